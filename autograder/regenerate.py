@@ -1,0 +1,164 @@
+"""Rebuild the generated parts of the course from ``source/``: ``./course regenerate``.
+
+* ``source/lab5/data/lab5_points.npz`` — the lab's fixed data set (from ``autograder.lab``);
+* ``release/lab5/`` — the student version, made by the real ``nbgrader generate_assignment``;
+* ``solutions/lab5/`` — the source notebook executed top to bottom (outputs kept), and its HTML.
+
+Everything is built in a scratch copy of the course, so the course's own gradebook is never
+touched, and then moved into place. ``--check`` builds into a scratch folder and reports drift
+instead (the drift test uses the same functions).
+"""
+import argparse
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import (
+    ASSIGNMENT_ID,
+    COURSE_ROOT,
+    LAB_DATA_RELPATH,
+    NOTEBOOK_FILE,
+    tool_environment,
+)
+from autograder.lab import write_lab_points
+
+# What a scratch course needs: the config, the source assignment and what its symlinks point to.
+COURSE_FILES = ("nbgrader_config.py", "source", "images", "autograder")
+
+
+def nbgrader_command(*args):
+    """The real nbgrader CLI of this environment."""
+    return [sys.executable, "-m", "nbgrader", *args]
+
+
+def scratch_course(destination):
+    """Copy the parts of the course that nbgrader needs into ``destination`` (symlinks kept as links)."""
+    destination = Path(destination)
+    for name in COURSE_FILES:
+        source = COURSE_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "tests"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def generate_release(course_root):
+    """Run ``nbgrader generate_assignment`` in ``course_root``; returns the release folder."""
+    subprocess.run(
+        nbgrader_command("generate_assignment", ASSIGNMENT_ID, "--force", "--log-level=WARN",
+                         f"--CourseDirectory.db_url=sqlite:///{Path(course_root) / 'gradebook.db'}"),
+        cwd=course_root, check=True, env=tool_environment(),
+    )
+    return Path(course_root) / "release" / ASSIGNMENT_ID
+
+
+def execute_notebook(notebook_path, timeout=120):
+    """Execute a notebook in its own folder with a real kernel; returns the executed notebook."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    env_path = os.pathsep.join(filter(None, [str(COURSE_ROOT), os.environ.get("PYTHONPATH", "")]))
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "NBGRADER_EXECUTION")}
+    os.environ["PYTHONPATH"] = env_path  # hidden-test cells import autograder.checks
+    # A headless run, like nbgrader's own: the notebook then skips its live widgets, whose
+    # outputs would only be random model ids without a browser.
+    os.environ["NBGRADER_EXECUTION"] = "solutions"
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(Path(notebook_path).parent)}}).execute()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    for cell in notebook.cells:
+        # Timings differ from run to run; they would make every regeneration a diff.
+        cell.metadata.pop("execution", None)
+    return notebook
+
+
+def build_solutions(course_root):
+    """Execute the source notebook (solutions and hidden tests included) and render it as HTML."""
+    from nbconvert import HTMLExporter
+
+    course_root = Path(course_root)
+    solutions = course_root / "solutions" / ASSIGNMENT_ID
+    solutions.mkdir(parents=True, exist_ok=True)
+    executed = execute_notebook(course_root / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE)
+    nbformat.write(executed, solutions / NOTEBOOK_FILE)
+    html, _ = HTMLExporter().from_notebook_node(executed)
+    (solutions / NOTEBOOK_FILE.replace(".ipynb", ".html")).write_text(html, encoding="utf-8")
+    return solutions
+
+
+def build_all(scratch):
+    """Build data, release and solutions inside the scratch course ``scratch``."""
+    write_lab_points(Path(scratch) / "source" / ASSIGNMENT_ID / LAB_DATA_RELPATH)
+    release = generate_release(scratch)
+    solutions = build_solutions(scratch)
+    return release, solutions
+
+
+def tree_differences(expected, actual):
+    """Relative paths that differ between two folders (missing on either side, or different bytes)."""
+    expected, actual = Path(expected), Path(actual)
+    files = lambda root: {p.relative_to(root) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    left, right = files(expected), files(actual)
+    different = sorted(str(p) for p in left ^ right)
+    different += sorted(str(p) for p in left & right if not filecmp.cmp(expected / p, actual / p, shallow=False))
+    return different
+
+
+def replace_tree(built, target):
+    """Swap ``target`` for ``built`` (links resolved: the release must stand on its own)."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(built, target, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="./course regenerate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="do not write; exit 1 if release/ or solutions/ drifted")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lab5-regenerate-") as scratch:
+        scratch_course(scratch)
+        release, solutions = build_all(scratch)
+        data_relpath = Path("source") / ASSIGNMENT_ID / LAB_DATA_RELPATH
+        targets = [(Path(scratch) / data_relpath, COURSE_ROOT / data_relpath),
+                   (release, COURSE_ROOT / "release" / ASSIGNMENT_ID),
+                   (solutions, COURSE_ROOT / "solutions" / ASSIGNMENT_ID)]
+        if args.check:
+            drift = []
+            for built, target in targets:
+                if built.is_file():
+                    drift += [] if filecmp.cmp(built, target, shallow=False) else [str(target)]
+                else:
+                    drift += [f"{target.relative_to(COURSE_ROOT)}/{p}" for p in tree_differences(built, target)]
+            if drift:
+                print("drift (run ./course regenerate):\n  " + "\n  ".join(drift))
+                return 1
+            print("release/ and solutions/ match source/")
+            return 0
+        for built, target in targets:
+            if built.is_file():
+                shutil.copy2(built, target)
+            else:
+                replace_tree(built, target)
+    print(f"regenerated release/{ASSIGNMENT_ID} and solutions/{ASSIGNMENT_ID} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

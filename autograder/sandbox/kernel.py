@@ -1,0 +1,86 @@
+"""A jupyter_client kernel manager that starts every kernel through ``launch.py`` (bwrap).
+
+nbgrader's Execute preprocessor creates one of these per graded notebook (see
+:class:`autograder.sandbox.execute.GuardedExecute`). The kernel talks over unix sockets
+(``ipc`` transport): it has no network, so TCP on loopback cannot reach it.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Float, Integer, List, Unicode
+
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
+
+
+@lru_cache(maxsize=1)
+def sandbox_problem():
+    """None when bwrap can start a sandbox here, else a sentence saying why it cannot."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bwrap (Debian package bubblewrap) is not installed"
+    try:
+        probe = subprocess.run(
+            [bwrap, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
+            capture_output=True, text=True, timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap could not run: {exc}"
+    if probe.returncode != 0:
+        return f"bwrap cannot create namespaces here: {probe.stderr.strip()}"
+    return None
+
+
+UNSANDBOXED_WARNING = (
+    "!!! GRADING WITHOUT A SANDBOX: {why}. Student code runs with YOUR permissions, "
+    "network and files. Install bubblewrap (Linux) to grade safely. !!!"
+)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Kernel manager whose kernels run in the bwrap sandbox with resource limits."""
+
+    sandbox_memory_mb = Integer(3072, help="Address-space limit of a grading kernel (MiB).").tag(config=True)
+    sandbox_cpu_seconds = Integer(900, help="CPU-seconds limit of each process in the sandbox.").tag(config=True)
+    sandbox_max_processes = Integer(64, help="Process/thread limit of a sandbox (pids cgroup).").tag(config=True)
+    sandbox_cpu_share = Float(1.0, help="CPUs one sandbox may use at once (cpu cgroup quota).").tag(config=True)
+    sandbox_hide = List(Unicode(), help="More folders the kernel must not see.").tag(config=True)
+    sandbox_allow_network = Bool(False, help="Keep network access (never for grading).").tag(config=True)
+
+    _sockdir = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        # Unix sockets in a private folder that the launcher binds into the sandbox.
+        if self._sockdir is None:
+            self._sockdir = tempfile.mkdtemp(prefix="k", dir="/tmp")
+        self.transport = "ipc"
+        self.ip = os.path.join(self._sockdir, "s")
+        return await super()._async_pre_start_kernel(**kw)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        kernel_cmd = super().format_kernel_cmd(extra_arguments)
+        workdir = self._launch_args.get("cwd") or os.getcwd()
+        cmd = [
+            sys.executable, "-I", str(LAUNCHER),
+            "--workdir", str(workdir), "--sockdir", self._sockdir,
+            "--memory-mb", str(self.sandbox_memory_mb),
+            "--cpu-seconds", str(self.sandbox_cpu_seconds),
+            "--max-processes", str(self.sandbox_max_processes),
+            "--cpu-share", str(self.sandbox_cpu_share),
+        ]
+        for folder in self.sandbox_hide:
+            cmd += ["--hide", folder]
+        if self.sandbox_allow_network:
+            cmd.append("--allow-network")
+        return cmd + ["--"] + kernel_cmd
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._sockdir:
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+            self._sockdir = None

@@ -1,0 +1,176 @@
+"""Start one Jupyter kernel inside a bubblewrap sandbox (standard library only).
+
+Called by :class:`autograder.sandbox.kernel.SandboxedKernelManager` in place of the kernel
+command::
+
+    python launch.py --workdir DIR --sockdir DIR [limits...] -- python -m ipykernel_launcher -f CONN
+
+What the kernel gets: no network (own network namespace; the kernel talks to nbgrader over
+unix sockets in ``--sockdir``), a read-only view of the system, an empty ``/tmp``, ``/run``,
+home folders and course root (only the ``autograder`` package and the Python environment are
+put back, read-only), its own writable working folder, limits on address space, CPU seconds,
+file size, and (through a pids/cpu cgroup where one is writable) on processes and CPU share.
+
+Why each step (measured on the course machine, see the notes in shared/notes/grading-facts.md):
+- SIGINT is ignored here and in bwrap: nbgrader interrupts a cell by signalling the kernel's
+  process group; bwrap must survive that, the kernel inside handles it itself.
+- ``JPY_PARENT_PID`` is removed: inside a pid namespace the parent is pid 1 and ipykernel
+  would exit at once.
+- ``RLIMIT_NPROC`` does not bind root, so a fork bomb is stopped by a pids cgroup instead.
+"""
+import argparse
+import os
+import resource
+import shutil
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+CGROUP_V1 = Path("/sys/fs/cgroup")
+CGROUP_GROUP = "lab5-grading-sandbox"
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../autograder
+COURSE_ROOT = PACKAGE_ROOT.parent
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", required=True, help="the kernel's writable working folder")
+    p.add_argument("--sockdir", required=True, help="folder of the kernel's unix sockets")
+    p.add_argument("--memory-mb", type=int, default=3072, help="address-space limit (MiB)")
+    p.add_argument("--cpu-seconds", type=int, default=900, help="CPU time limit per process (s)")
+    p.add_argument("--max-processes", type=int, default=64, help="processes/threads in the sandbox")
+    p.add_argument("--cpu-share", type=float, default=1.0, help="CPUs the sandbox may use at once")
+    p.add_argument("--file-size-mb", type=int, default=256, help="largest file it may write (MiB)")
+    p.add_argument("--hide", action="append", default=[], help="another folder to hide (repeatable)")
+    p.add_argument("--allow-network", action="store_true", help="keep the host network (not for grading)")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    if args.command and args.command[0] == "--":
+        args.command = args.command[1:]
+    if not args.command:
+        p.error("no kernel command given after --")
+    return args
+
+
+def set_limits(args):
+    """Resource limits inherited by the kernel and everything it starts."""
+    mib = 1024 * 1024
+    limits = {
+        resource.RLIMIT_AS: args.memory_mb * mib,
+        resource.RLIMIT_CPU: args.cpu_seconds,
+        resource.RLIMIT_FSIZE: args.file_size_mb * mib,
+        resource.RLIMIT_CORE: 0,
+        # Binds only a non-root user; the pids cgroup below is what stops a fork bomb as root.
+        resource.RLIMIT_NPROC: args.max_processes,
+    }
+    for which, value in limits.items():
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def _remove_stale_cgroups(parent):
+    """Empty cgroups of kernels that have ended (a directory can only be removed when empty)."""
+    for child in parent.glob("k-*"):
+        try:
+            child.rmdir()
+        except OSError:
+            pass
+
+
+def join_cgroups(args):
+    """Put this process (and so the kernel) in fresh pids and cpu cgroups; return what worked."""
+    joined = []
+    name = f"k-{uuid.uuid4().hex[:12]}"
+    settings = {
+        "pids": {"pids.max": str(args.max_processes)},
+        "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": str(int(100000 * args.cpu_share))},
+    }
+    for controller, files in settings.items():
+        parent = CGROUP_V1 / controller / CGROUP_GROUP
+        try:
+            parent.mkdir(exist_ok=True)
+            _remove_stale_cgroups(parent)
+            group = parent / name
+            group.mkdir()
+            for filename, value in files.items():
+                (group / filename).write_text(value)
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+            joined.append(controller)
+        except OSError:
+            continue
+    return joined
+
+
+def _connection_file(command):
+    for flag in ("-f", "--f", "--ConnectionFileMixin.connection_file"):
+        if flag in command[:-1]:
+            return command[command.index(flag) + 1]
+    for arg in command:
+        if arg.startswith("--f="):
+            return arg[4:]
+    return None
+
+
+def _under(path, folder):
+    try:
+        Path(path).relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def bwrap_command(args, bwrap="bwrap"):
+    """The bwrap argument list that runs ``args.command`` in the sandbox."""
+    workdir = os.path.realpath(args.workdir)
+    sockdir = os.path.realpath(args.sockdir)
+    conn = _connection_file(args.command)
+    # The kernel's Python: the environment and the installation it was made from (which may
+    # live in a hidden home folder, e.g. pyenv under /root).
+    python_dirs = sorted({os.path.realpath(d) for d in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+    cmd = [bwrap, "--die-with-parent", "--unshare-all", "--cap-drop", "ALL"]
+    if args.allow_network:
+        cmd.append("--share-net")
+    cmd += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/home", "--tmpfs", "/root"]
+    hidden = [str(COURSE_ROOT)] + [os.path.realpath(h) for h in args.hide]
+    for folder in hidden:
+        if not _under(folder, "/tmp") and os.path.isdir(folder):
+            cmd += ["--tmpfs", folder]
+    # Put back, read-only, what the kernel needs from the hidden folders.
+    for folder in python_dirs + [str(PACKAGE_ROOT)]:
+        if any(_under(folder, h) for h in hidden + ["/tmp", "/root", "/home", "/run"]):
+            cmd += ["--ro-bind", folder, folder]
+    cmd += ["--bind", workdir, workdir, "--bind", sockdir, sockdir]
+    if conn:
+        conn = os.path.realpath(conn)
+        cmd += ["--ro-bind", conn, conn]
+    cmd += ["--chdir", workdir, "--hostname", "grading-sandbox",
+            "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
+            "--setenv", "IPYTHONDIR", "/tmp/ipython", "--setenv", "JUPYTER_RUNTIME_DIR", "/tmp/jupyter",
+            "--unsetenv", "JPY_PARENT_PID"]
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        # One thread per kernel: parallel graders share the cores fairly and reproducibly.
+        cmd += ["--setenv", var, "1"]
+    return cmd + ["--"] + list(args.command)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        sys.stderr.write("autograder sandbox: bwrap not found, refusing to start the kernel\n")
+        return 70
+    joined = join_cgroups(args)
+    if "pids" not in joined:
+        sys.stderr.write("autograder sandbox: no pids cgroup, the process limit relies on RLIMIT_NPROC\n")
+    set_limits(args)
+    cmd = bwrap_command(args, bwrap)
+    os.execv(bwrap, cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
