@@ -2,7 +2,8 @@
 
 * ``source/lab5/data/lab5_points.npz`` — the lab's fixed data set (from ``autograder.lab``);
 * ``release/lab5/`` — the student version, made by the real ``nbgrader generate_assignment``;
-* ``solutions/lab5/`` — the source notebook executed top to bottom (outputs kept), and its HTML.
+* ``solutions/lab5/`` — the source notebook executed top to bottom (outputs kept), and its HTML;
+* ``demo/submissions/`` — the bundled demo class, answered from the release (``autograder.demo_submissions``).
 
 Everything is built in a scratch copy of the course, so the course's own gradebook is never
 touched, and then moved into place. ``--check`` builds into a scratch folder and reports drift
@@ -27,6 +28,7 @@ from autograder.course import (
     NOTEBOOK_FILE,
     tool_environment,
 )
+from autograder.demo_submissions import write_demo_submissions
 from autograder.lab import write_lab_points
 
 # What a scratch course needs: the config, the source assignment and what its symlinks point to.
@@ -105,8 +107,10 @@ def build_all(scratch):
     """Build data, release and solutions inside the scratch course ``scratch``."""
     write_lab_points(Path(scratch) / "source" / ASSIGNMENT_ID / LAB_DATA_RELPATH)
     release = generate_release(scratch)
+    demo = Path(scratch) / "demo" / "submissions"
+    write_demo_submissions(Path(scratch) / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE, release / NOTEBOOK_FILE, demo)
     solutions = build_solutions(scratch)
-    return release, solutions
+    return release, solutions, demo
 
 
 def tree_differences(expected, actual):
@@ -134,11 +138,12 @@ def main(argv=None):
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lab5-regenerate-") as scratch:
         scratch_course(scratch)
-        release, solutions = build_all(scratch)
+        release, solutions, demo = build_all(scratch)
         data_relpath = Path("source") / ASSIGNMENT_ID / LAB_DATA_RELPATH
         targets = [(Path(scratch) / data_relpath, COURSE_ROOT / data_relpath),
                    (release, COURSE_ROOT / "release" / ASSIGNMENT_ID),
-                   (solutions, COURSE_ROOT / "solutions" / ASSIGNMENT_ID)]
+                   (solutions, COURSE_ROOT / "solutions" / ASSIGNMENT_ID),
+                   (demo, COURSE_ROOT / "demo" / "submissions")]
         if args.check:
             drift = []
             for built, target in targets:

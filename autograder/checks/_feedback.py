@@ -14,6 +14,7 @@ that output to the message alone:
   nbgrader scores a test cell that writes to stderr as zero.
 """
 import contextlib
+import functools
 import io
 import traceback
 import warnings
@@ -139,3 +140,54 @@ def kind(value):
     if isinstance(value, (list, tuple)):
         return f"{type(value).__name__} of length {len(value)}"
     return type(value).__name__
+
+
+def tamper_message(changed):
+    """The failure shown when the kernel no longer matches a pristine interpreter."""
+    listed = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")
+    return (
+        f"The {TAMPER_MARKER} before this check ran ({listed}). "
+        "This check gives no points and the submission is flagged for review by a person. "
+        "Do not reassign library functions, built-ins or anything in the grading package."
+    )
+
+
+def graded_check(function):
+    """Wrap a check body: verify the environment, run it quietly, report one short failure.
+
+    The body signals a failure with ``fail(...)``; any other exception means the student's output
+    could not even be examined and is reported the same way. The environment is verified again
+    afterwards because the student's code runs inside the check.
+    """
+    # Bound now, when this package is imported, so rebinding module attributes later cannot
+    # swap the verifier or the failure class used by an existing check.
+    from autograder.checks import _guard
+
+    verify = _guard.problems
+    failure_class = CheckFailure
+
+    @functools.wraps(function)
+    def check(*args, **kwargs):
+        __tracebackhide__ = True
+        failure = None
+        changed = verify()
+        if changed:
+            failure = tamper_message(changed)
+        else:
+            try:
+                with quiet():
+                    function(*args, **kwargs)
+            except Failed as exc:
+                failure = str(exc)
+            except Exception as exc:  # our examination of the output broke: still one plain message
+                failure = f"{function.__name__}: the result could not be checked.\n  {describe_exception(exc)}"
+            if failure is None or TAMPER_MARKER not in failure:
+                changed = verify()
+                if changed:
+                    failure = tamper_message(changed)
+        if failure is not None:
+            # Raised here, outside the except blocks, so no chained traceback reaches the student.
+            raise failure_class(failure)
+
+    check.__wrapped_check__ = function
+    return check

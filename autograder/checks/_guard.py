@@ -48,6 +48,7 @@ WATCHED_MODULES = (
     "autograder.checks._pristine",
     "autograder.checks._feedback",
     "autograder.checks._stats",
+    "autograder.checks._shapes",
     "autograder.checks._guard",
     "autograder.checks.sampling",
     "autograder.checks.kmeans",

@@ -968,10 +968,20 @@ class EMStepper(Stepper):
         try:
             responsibilities = try_student_e_step(self.e_step, self.X, *params)
         except Exception as error:
-            responsibilities = library_responsibilities(self.X, *params)
             fallbacks.append(f"{describe_error('e_step', error)}: using scikit-learn's "
                              "GaussianMixture.predict_proba instead.")
+            try:
+                responsibilities = library_responsibilities(self.X, *params)
+            except Exception as library_error:
+                return self._stopped(last, fallbacks, library_error)
         return {**last, "phase": "e", "responsibilities": responsibilities, "fallbacks": fallbacks}
+
+    @staticmethod
+    def _stopped(last, fallbacks, error):
+        """The final state when EM cannot go on (a component collapsed onto too few points)."""
+        message = (f"EM stopped: a component collapsed onto too few points, so its covariance is singular "
+                   f"({type(error).__name__}). Try another seed or a smaller K.")
+        return {**last, "final": True, "stopped": True, "fallbacks": fallbacks + [message]}
 
     def _m(self, last, states):
         fallbacks = []
@@ -984,9 +994,13 @@ class EMStepper(Stepper):
                 weights, means, covariances = library_em_iteration(
                     self.X, last["weights"], last["means"], last["covariances"])
             except Exception as library_error:
-                return {**last, "phase": "m", "final": True, "fallbacks": fallbacks + [
-                    f"EM stopped: a component collapsed ({type(library_error).__name__})."]}
-        log_likelihood = library_log_likelihood(self.X, weights, means, covariances)
+                return self._stopped(last, fallbacks, library_error)
+        try:
+            log_likelihood = library_log_likelihood(self.X, weights, means, covariances)
+        except Exception as error:
+            return self._stopped(last, fallbacks, error)
+        if not np.isfinite(log_likelihood):
+            return self._stopped(last, fallbacks, FloatingPointError("log-likelihood is not finite"))
         previous = last["log_likelihood"]
         iterations = sum(1 for s in states if s["phase"] == "m") + 1
         converged = abs(log_likelihood - previous) < EM_TOLERANCE * len(self.X)
@@ -1021,6 +1035,8 @@ class EMStepper(Stepper):
         done = ""
         if index == len(states) - 1 and self.trajectory.finished:
             done = " — converged" if state.get("converged") else " — stopped"
+        if state.get("stopped"):
+            phase_text = "EM stopped (see the note below)"
         phi = ", ".join(f"{w:.2f}" for w in state["weights"])
         self.status.value = (f'<span class="lab5-step-text">step {index}: {html.escape(phase_text)} — '
                              f'log-likelihood {state["log_likelihood"]:.2f} — φ = [{phi}]{done}</span>')

@@ -1,0 +1,187 @@
+"""The course directory's promises that need no kernel: notebook hygiene, contract, leaks, environment."""
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import lab
+from autograder.course import (
+    ASSIGNMENT_ID,
+    COURSE_ROOT,
+    GRADED_FUNCTIONS,
+    NOTEBOOK_FILE,
+    RELEASE_DIR,
+    SOURCE_DIR,
+)
+
+SOURCE_NOTEBOOK = SOURCE_DIR / NOTEBOOK_FILE
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+@pytest.fixture(scope="module")
+def source_notebook():
+    return nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def test_source_notebooks_are_stored_clean():
+    notebooks = list((COURSE_ROOT / "source").rglob("*.ipynb"))
+    assert notebooks, "no notebook under source/"
+    for path in notebooks:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        assert notebook.metadata["kernelspec"]["name"] == "python3", path
+        for cell in notebook.cells:
+            assert "execution" not in cell.metadata, f"{path}: cell {cell.id} keeps execution timings"
+            if cell.cell_type == "code":
+                assert cell.outputs == [], f"{path}: cell {cell.id} is stored with outputs"
+                assert cell.execution_count is None, f"{path}: cell {cell.id} has an execution count"
+
+
+def test_grade_ids_are_unique_and_traceable(source_notebook):
+    grade_ids = [nbgrader_meta(c)["grade_id"] for c in source_notebook.cells if nbgrader_meta(c)]
+    assert len(grade_ids) == len(set(grade_ids)), "duplicate grade_id"
+    for cell in source_notebook.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            assert meta["grade_id"].startswith("test_"), meta["grade_id"]
+            assert meta["points"] > 0 and meta["locked"] and not meta["solution"], meta["grade_id"]
+        if meta.get("grade") and cell.cell_type == "markdown":
+            assert meta["solution"] and meta["grade_id"].startswith("answer_"), meta["grade_id"]
+
+
+def test_graded_functions_keep_the_contract(source_notebook):
+    """Each graded function lives alone in its own solution cell, with the contract's signature."""
+    for name, signature in GRADED_FUNCTIONS.items():
+        cells = [c for c in source_notebook.cells if c.cell_type == "code" and re.search(rf"^def {name}\(", c.source, re.M)]
+        assert len(cells) == 1, f"{name} should be defined in exactly one cell"
+        meta = nbgrader_meta(cells[0])
+        assert meta.get("solution") and meta["grade_id"] == name
+        tree = ast.parse(cells[0].source)
+        functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+        assert [f.name for f in functions] == [name], f"cell {name} should define only {name}"
+        assert f"({ast.unparse(functions[0].args)})" == signature
+
+
+def test_hidden_tests_call_the_autograder_in_one_line(source_notebook):
+    for cell in source_notebook.cells:
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].strip()
+            assert re.fullmatch(r"from autograder\.checks import (check_\w+); \1\([\w, ]+\)", hidden), hidden
+
+
+def test_notebook_parameters_match_the_autograders(source_notebook):
+    """The mixture the students read in section 1.1 is the one the data set and the checks use."""
+    cell = next(c for c in source_notebook.cells if c.source.startswith("N = 250"))
+    namespace = {"np": np}
+    exec(cell.source, namespace)
+    assert namespace["N"] == lab.N
+    np.testing.assert_allclose(namespace["category_prob"], lab.CATEGORY_PROB)
+    np.testing.assert_allclose(namespace["means"], lab.MEANS)
+    np.testing.assert_allclose(namespace["covariance_matrices"], lab.COVARIANCE_MATRICES)
+
+
+def solution_and_hidden_lines(notebook):
+    """Substantial lines that only occur inside solution or hidden-test regions of the source notebook."""
+    inside, outside = set(), set()
+    for cell in notebook.cells:
+        region = None
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if re.match(r"### BEGIN (SOLUTION|HIDDEN TESTS)", stripped):
+                region = "in"
+                continue
+            if re.match(r"### END (SOLUTION|HIDDEN TESTS)", stripped):
+                region = None
+                continue
+            (inside if region else outside).add(stripped)
+    return {line for line in inside - outside if len(line) >= 20 and not line.startswith("#")}
+
+
+def released_files():
+    return [p for p in RELEASE_DIR.rglob("*") if p.is_file()]
+
+
+def test_release_holds_no_solution_or_hidden_test(source_notebook):
+    files = released_files()
+    assert any(p.name == NOTEBOOK_FILE for p in files), "release/ has no student notebook"
+    secret_lines = solution_and_hidden_lines(source_notebook)
+    assert len(secret_lines) > 40, "the scan would be vacuous"
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        if path.suffix == ".ipynb":  # compare cell sources, not JSON-escaped text
+            text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+        for marker in MARKERS:
+            assert marker not in text, f"{path} contains '{marker}'"
+        assert "autograder" not in text, f"{path} mentions the instructor-only autograder package"
+        leaked = sorted(line for line in secret_lines if line in text)
+        assert not leaked, f"{path} contains solution / hidden-test lines: {leaked[:5]}"
+
+
+def test_release_is_self_contained():
+    """The student gets everything the notebook opens: data, image, widget module."""
+    notebook = nbformat.read(RELEASE_DIR / NOTEBOOK_FILE, as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    for relative in re.findall(r'"((?:data|images)/[^"]+)"', code):
+        assert (RELEASE_DIR / relative).is_file(), f"the notebook opens {relative}, which release/ lacks"
+        assert not (RELEASE_DIR / relative).is_symlink()
+    for module in re.findall(r"^from (\w+) import", code, re.M):
+        if module.startswith("lab5"):
+            assert (RELEASE_DIR / f"{module}.py").is_file(), f"release/ lacks the module {module}"
+
+
+def test_release_stubs_every_solution(source_notebook):
+    release = nbformat.read(RELEASE_DIR / NOTEBOOK_FILE, as_version=4)
+    solution_cells = [c for c in release.cells if nbgrader_meta(c).get("solution")]
+    assert len(solution_cells) == sum(1 for c in source_notebook.cells if nbgrader_meta(c).get("solution"))
+    for cell in solution_cells:
+        stub = "raise NotImplementedError()" if cell.cell_type == "code" else "YOUR ANSWER HERE"
+        assert stub in cell.source, nbgrader_meta(cell)["grade_id"]
+
+
+def requirement_pins(text):
+    pins = {}
+    for line in text.splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def conda_pins(text):
+    pins = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*-\s*([A-Za-z0-9_.-]+)=([0-9][^\s#]*)", line)
+        if match and match.group(1) != "python":
+            pins[match.group(1).lower().replace("_", "-")] = match.group(2)
+    return pins
+
+
+def test_conda_and_pip_environments_agree():
+    pip = requirement_pins((COURSE_ROOT / "requirements.txt").read_text())
+    conda = conda_pins((COURSE_ROOT / "environment.yml").read_text())
+    assert len(pip) >= 15
+    assert pip == conda
+
+
+def test_sunset_image_is_reproducible_and_licensed():
+    import importlib.util
+
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("make_sunset", COURSE_ROOT / "images" / "make_sunset.py")
+    make_sunset = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_sunset)
+
+    committed = np.asarray(Image.open(COURSE_ROOT / "images" / "sunset.jpg"), dtype=float)
+    rendered = make_sunset.render().astype(float)
+    assert committed.shape == rendered.shape
+    assert np.abs(committed - rendered).mean() < 3, "images/sunset.jpg no longer matches images/make_sunset.py"
+    assert "CC0" in (COURSE_ROOT / "images" / "README.md").read_text()
