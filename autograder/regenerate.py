@@ -83,9 +83,15 @@ def execute_notebook(notebook_path, timeout=120):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    coalesce_streams = CoalesceStreamsPreprocessor()
     for cell in notebook.cells:
-        # Timings differ from run to run; they would make every regeneration a diff.
+        # Timings, and how output happened to be split into messages, differ from run to run;
+        # they would make every regeneration a diff.
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            coalesce_streams.preprocess_cell(cell, {}, 0)
     return notebook
 
 

@@ -96,17 +96,23 @@ def describe_exception(exc):
     text = f"{type(exc).__name__}: {exc}".strip()
     if len(text) > 300:
         text = text[:300] + " ..."
+    if "inhomogeneous" in text:
+        text += "\n  likely mistake: the rows have different lengths (a mean or sum over the wrong axis?)"
     entry = _student_frame(exc.__traceback__)
     if entry is not None and entry.line:
         text += f"\n  at line {entry.lineno} of your code: {entry.line.strip()}"
     return text
 
 
-def call_student(function, name, args, call_text):
+SIZE_ERROR_PATTERNS = ("out of bounds", "same size", "broadcast", "could not be broadcast", "mismatch", "cannot reshape")
+
+
+def call_student(function, name, args, call_text, sizes=None):
     """Call the student's ``function(*args)`` quietly; an exception becomes a ``Failed`` naming it.
 
     ``call_text`` says in words what the call was (e.g. ``"N=7, K=4, d=3"``), so the student can
-    reproduce it.
+    reproduce it. ``sizes`` = (K, d) of the call: an index or size error on a call whose K or d
+    differs from the lab's (3 and 2) usually means a hard-coded size, and the message says so.
     """
     if not callable(function):
         fail(f"{name} is not a function.", expected="a function defined with def", got=type(function).__name__)
@@ -119,6 +125,8 @@ def call_student(function, name, args, call_text):
             problem = f"{name} recursed without end."
         except Exception as exc:  # the student's bug, reported in words
             problem = f"{name} raised an error when called with {call_text}:\n  {describe_exception(exc)}"
+            if sizes is not None and sizes != (3, 2) and any(p in str(exc) for p in SIZE_ERROR_PATTERNS):
+                problem += f"\n  likely mistake: is K or d hard-coded (the lab has K=3, d=2; this call has K={sizes[0]}, d={sizes[1]})?"
     fail(problem)
 
 
@@ -143,7 +151,12 @@ def kind(value):
 
 
 def tamper_message(changed):
-    """The failure shown when the kernel no longer matches a pristine interpreter."""
+    """The failure shown when the kernel no longer matches a pristine interpreter (or cannot be compared)."""
+    from autograder.checks._guard import UNVERIFIED
+
+    if all(item.startswith(UNVERIFIED) for item in changed):
+        return (f"The grading environment {changed[0]}. This check gives no points for now; "
+                "the submission is flagged so that a person can re-run it.")
     listed = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")
     return (
         f"The {TAMPER_MARKER} before this check ran ({listed}). "

@@ -71,6 +71,7 @@ WATCHED_BUILTINS = (
 WATCHED_CLASSES = (("sklearn.cluster", "KMeans"), ("sklearn.mixture", "GaussianMixture"))
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent.parent
+UNVERIFIED = "could not be verified"  # reported when the pristine reference itself cannot be obtained
 _MISSING = object()
 
 
@@ -178,6 +179,7 @@ class _State:
         self.snapshot = None  # {(module, name): object} once verified against a fresh interpreter
         self.class_snapshot = None
         self.recorded = []  # tampering noticed as it happened (e.g. reassigned exports)
+        self.invariants = []  # callables returning a list of problems (registered by autograder.checks)
 
 
 _state = _State()
@@ -188,13 +190,25 @@ def record_tampering(description):
     _state.recorded.append(description)
 
 
+def add_invariant(check):
+    """Register ``check() -> [problem, ...]``, evaluated on every verification."""
+    _state.invariants.append(check)
+
+
 def _differences_from(reference):
     """Names whose current fingerprint differs from ``reference`` (missing names count)."""
     current = environment_fingerprints()
     changed = []
     for key, expected in reference.items():
-        if current.get(key) != expected:
-            changed.append(key.replace("class:", "methods of ").split(">")[0])
+        now = current.get(key)
+        if now == expected:
+            continue
+        if key.startswith("class:"):
+            owner = key[len("class:"):].split(">")[0]
+            methods = set(expected) | set(now or {})
+            changed.extend(f"{owner}.{m}" for m in sorted(methods) if (now or {}).get(m) != expected.get(m))
+        else:
+            changed.append(key)
     return sorted(set(changed))
 
 
@@ -202,7 +216,9 @@ def _take_snapshot():
     snapshot = {}
     for module_name in ("builtins", *WATCHED_MODULES):
         for name, value in namespace_items(module_name):
-            snapshot[(module_name, name)] = value
+            # Module dunders (__warningregistry__, __spec__, ...) are the import system's business.
+            if module_name == "builtins" or not (name.startswith("__") and name.endswith("__")):
+                snapshot[(module_name, name)] = value
     _state.snapshot = snapshot
     _state.class_snapshot = {label: dict(vars(cls)) for label, cls in class_items()}
 
@@ -221,8 +237,10 @@ def _differences_from_snapshot():
             changed.append(f"{module_name}.{name}")
     for label, cls in class_items():
         before = _state.class_snapshot.get(label)
-        if before is None or any(vars(cls).get(k, _MISSING) is not v for k, v in before.items()):
-            changed.append(f"methods of {label.split('>')[0]}")
+        now = vars(cls)
+        before = before or {}
+        owner = label.split(">")[0]
+        changed.extend(f"{owner}.{k}" for k in set(now) | set(before) if now.get(k, _MISSING) is not before.get(k, _MISSING))
     return sorted(set(changed))
 
 
@@ -233,13 +251,15 @@ def problems(reference=None):
     and later calls compare object identities with the snapshot taken then.
     """
     found = list(_state.recorded)
+    for invariant in _state.invariants:
+        found.extend(invariant())
     if reference is not None:
         return found + _differences_from(reference)
     if _state.snapshot is None:
         try:
             changed = _differences_from(fresh_fingerprints())
         except Exception as exc:  # cannot verify: fail closed, say why
-            return found + [f"could not be verified ({type(exc).__name__}: {exc})"]
+            return found + [f"{UNVERIFIED} ({type(exc).__name__}: {exc})"]
         if changed:
             return found + changed
         _take_snapshot()

@@ -10,7 +10,7 @@ from sklearn.mixture import GaussianMixture
 
 from autograder import reference
 from autograder.checks._feedback import call_student, ensure, fail, graded_check, kind, short
-from autograder.checks._shapes import as_float_array, require_array
+from autograder.checks._shapes import as_float_array, input_copy, require_array
 
 E_STEP = "e_step"
 M_STEP = "m_step"
@@ -60,9 +60,10 @@ def _e_step_hint(result, X, weights, means, covariances):
 def _check_e_step(e_step, X, weights, means, covariances, case, rtol, atol):
     N, K = len(X), len(weights)
     what = f"{E_STEP} on {case} (N={N}, K={K}, d={X.shape[1]}, X dtype {X.dtype})"
-    result = call_student(e_step, E_STEP, (X, weights, means, covariances), f"{case}: X of shape {X.shape}, K={K}")
-    responsibilities = as_float_array("the responsibilities", result, (N, K), what)
     expected = reference.e_step(X, weights, means, covariances)
+    given = tuple(input_copy(a) for a in (X, weights, means, covariances))
+    result = call_student(e_step, E_STEP, given, f"{case}: X of shape {X.shape}, K={K}", sizes=(K, X.shape[1]))
+    responsibilities = as_float_array("the responsibilities", result, (N, K), what)
     ensure(np.all(np.isfinite(responsibilities)), f"{what}: the responsibilities contain NaN or infinite values.",
            hint="a density underflowed to 0 and then 0/0? (work with log-densities, or check the normalisation)")
     if not np.allclose(responsibilities, expected, rtol=rtol, atol=atol):
@@ -82,7 +83,7 @@ def check_e_step_shape(e_step):
         weights, means, covariances = random_mixture(rng, K, d)
         X = mixture_points(rng, N, weights, means, covariances)
         what = f"{E_STEP} with X of shape {X.shape} and K={K}"
-        result = call_student(e_step, E_STEP, (X, weights, means, covariances), f"X of shape {X.shape}, K={K}")
+        result = call_student(e_step, E_STEP, (X, weights, means, covariances), f"X of shape {X.shape}, K={K}", sizes=(K, d))
         require_array("the responsibilities", result, (N, K), "f", what)
 
 
@@ -95,6 +96,24 @@ def check_e_step_values(e_step):
     _check_e_step(e_step, X, weights, means, covariances, "2-D data with K=3", rtol=1e-6, atol=1e-8)
 
 
+def far_point(weights, means, covariances, log_density=-250.0):
+    """A point whose largest joint log-density log(phi_k N(x | k)) is about ``log_density``.
+
+    Densities near exp(-250) are tiny but still representable in float64, so a careful
+    density-based E-step passes while one that drops the normalisation or overflows does not.
+    """
+    direction = np.ones(means.shape[1]) / np.sqrt(means.shape[1])
+    low, high = 0.0, 1e4
+    for _ in range(60):  # bisection on the distance from the centre of the means (2**-60 of the range)
+        middle = (low + high) / 2
+        x = means.mean(axis=0) + middle * direction
+        if reference.log_component_densities(x[None], weights, means, covariances).max() > log_density:
+            low = middle
+        else:
+            high = middle
+    return (means.mean(axis=0) + low * direction)[None]
+
+
 def hard_e_step_cases():
     """(name, X, weights, means, covariances, rtol, atol): float32, non-contiguous, far points, d = 1, N = 1."""
     rng = np.random.default_rng(33)
@@ -104,9 +123,9 @@ def hard_e_step_cases():
     X = mixture_points(rng, 60, w, m, c).astype(np.float32)
     cases.append(("float32 3-D data with K=5 (one small weight)", X, w, m, c, 1e-4, 1e-5))
     w, m, c = random_mixture(rng, 4, 2)
-    X = np.asfortranarray(mixture_points(rng, 80, w, m, c))[::2]
-    X = np.vstack([X, m[0] + 25 * np.sqrt(c[0, 0]) * np.array([[1.0, 0.0]])])  # a far point: tiny densities
-    cases.append(("non-contiguous 2-D data with K=4 and a point far from every component", X[:, :], w, m[:, :], c, 1e-6, 1e-8))
+    X = np.vstack([mixture_points(rng, 40, w, m, c), far_point(w, m, c)])
+    X = np.asfortranarray(np.repeat(X, 2, axis=0))[::2]  # a strided, Fortran-ordered view
+    cases.append(("non-contiguous 2-D data with K=4 and a point far from every component", X, w, m, c, 1e-6, 1e-8))
     big = np.random.default_rng(34).normal(size=(30, 5)) * 2
     cases.append(("a strided view of 1-D data with K=2", big[:, 2:3], np.array([0.3, 0.7]),
                   np.array([[-1.0], [1.0]]), np.array([[[0.5]], [[2.0]]]), 1e-6, 1e-8))
@@ -187,9 +206,9 @@ def _check_m_step(m_step, X, responsibilities, case, rtol, atol):
     N, K = responsibilities.shape
     d = X.shape[1]
     what = f"{M_STEP} on {case} (N={N}, K={K}, d={d}, dtype {X.dtype})"
-    result = call_student(m_step, M_STEP, (X, responsibilities), f"{case}: X of shape {X.shape}, K={K}")
-    got = _unpack_m_step(result, K, d, what, strict=False)
     expected = reference.m_step(X, responsibilities)
+    result = call_student(m_step, M_STEP, (input_copy(X), input_copy(responsibilities)), f"{case}: X of shape {X.shape}, K={K}", sizes=(K, d))
+    got = _unpack_m_step(result, K, d, what, strict=False)
     for name, value, truth in zip(("weights", "means", "covariances"), got, expected):
         if not np.allclose(value, truth, rtol=rtol, atol=atol):
             index = np.unravel_index(np.argmax(np.abs(value - truth)), truth.shape)[0] if truth.ndim > 1 else slice(None)
@@ -206,7 +225,7 @@ def check_m_step_shape(m_step):
     for N, K, d in ((10, 3, 2), (6, 2, 1), (9, 4, 3)):
         X = rng.normal(size=(N, d))
         R = rng.dirichlet(np.ones(K), size=N)
-        result = call_student(m_step, M_STEP, (X, R), f"X of shape {X.shape}, K={K}")
+        result = call_student(m_step, M_STEP, (X, R), f"X of shape {X.shape}, K={K}", sizes=(K, d))
         _unpack_m_step(result, K, d, f"{M_STEP} with X of shape {X.shape} and K={K}", strict=True)
 
 
@@ -281,9 +300,9 @@ def check_em_from_scratch(e_step, m_step):
     N, K, d = len(X), len(weights), X.shape[1]
     previous = reference.log_likelihood(X, weights, means, covariances)
     for iteration in range(1, EM_MAX_ITERATIONS + 1):
-        R = as_float_array("the responsibilities", call_student(e_step, E_STEP, (X, weights, means, covariances),
+        R = as_float_array("the responsibilities", call_student(e_step, E_STEP, (X.copy(), weights, means, covariances),
                            f"round {iteration} of EM (X of shape {X.shape}, K={K})"), (N, K), f"{E_STEP} in round {iteration} of EM")
-        new = _unpack_m_step(call_student(m_step, M_STEP, (X, R), f"round {iteration} of EM"), K, d,
+        new = _unpack_m_step(call_student(m_step, M_STEP, (X.copy(), R.copy()), f"round {iteration} of EM"), K, d,
                              f"{M_STEP} in round {iteration} of EM", strict=False)
         try:
             likelihood = reference.log_likelihood(X, *new)
@@ -296,6 +315,7 @@ def check_em_from_scratch(e_step, m_step):
             fail(f"EM with your e_step and m_step: the log-likelihood went down in round {iteration}.",
                  expected=f"at least {previous:.6f}", got=f"{likelihood:.6f}", hint=_blame(X, (weights, means, covariances), R, new))
         moved = max(np.abs(a - b).max() for a, b in zip(new, (weights, means, covariances)))
+        last_round = ((weights, means, covariances), R, new)
         weights, means, covariances, previous = *new, likelihood
         if moved < 1e-10:
             break
@@ -303,7 +323,7 @@ def check_em_from_scratch(e_step, m_step):
     for name, value, truth in zip(("weights", "means", "covariances"), (weights, means, covariances), target):
         if not np.allclose(value, truth, atol=1e-4):
             fail(f"EM with your e_step and m_step stopped at different {name} from GaussianMixture started at the same point.",
-                 expected=short(truth), got=short(value), hint=_blame(X, em_problem()[1], None, None))
+                 expected=short(truth), got=short(value), hint=_blame(X, *last_round))
 
 
 def _blame(X, parameters, R, new):

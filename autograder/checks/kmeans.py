@@ -8,7 +8,7 @@ import numpy as np
 
 from autograder import reference
 from autograder.checks._feedback import call_student, ensure, fail, graded_check, short
-from autograder.checks._shapes import as_float_array, as_labels, require_array
+from autograder.checks._shapes import as_float_array, as_labels, input_copy, require_array
 
 ASSIGN = "get_cluster_assignments"
 CENTROIDS = "get_cluster_centroids"
@@ -60,14 +60,16 @@ def _check_assignments(get_cluster_assignments, X, centroids, case):
     """Every label must index one of the nearest centroids (see the tie rule in the module docstring)."""
     N, K = len(X), len(centroids)
     what = f"{ASSIGN} on {case} (N={N}, K={K}, d={X.shape[1]}, dtype {X.dtype})"
-    result = call_student(get_cluster_assignments, ASSIGN, (X, centroids), f"{case}: X of shape {X.shape}, K={K}")
+    # Everything the verdict needs is computed before the student's code can touch the inputs.
+    distances = reference.squared_distances(X, centroids)
+    tolerance = nearest_tolerance(X, centroids)
+    result = call_student(get_cluster_assignments, ASSIGN, (input_copy(X), input_copy(centroids)), f"{case}: X of shape {X.shape}, K={K}", sizes=(K, X.shape[1]))
     labels = as_labels("the result", result, N, what)
     if labels.min() < 0 or labels.max() >= K:
         fail(f"{what}: labels should be centroid indices 0..{K - 1}.", got=f"values from {labels.min()} to {labels.max()}",
              hint=_assignment_hint(labels, np.asarray(X, float), np.asarray(centroids, float)))
-    distances = reference.squared_distances(X, centroids)
     chosen = distances[np.arange(N), labels]
-    wrong = chosen > distances.min(axis=1) + nearest_tolerance(X, centroids)
+    wrong = chosen > distances.min(axis=1) + tolerance
     if wrong.any():
         first = int(np.argmax(wrong))
         fail(f"{what}: {wrong.sum()} of {N} points were not assigned to their nearest centroid.",
@@ -83,7 +85,7 @@ def check_get_cluster_assignments_shape(get_cluster_assignments):
     for N, K, d in ((10, 3, 2), (1, 2, 1), (6, 5, 4)):
         X, centroids, _ = blobs(rng, N, K, d)
         what = f"{ASSIGN} with X of shape {X.shape} and {K} centroids"
-        result = call_student(get_cluster_assignments, ASSIGN, (X, centroids), f"X of shape {X.shape}, K={K}")
+        result = call_student(get_cluster_assignments, ASSIGN, (X, centroids), f"X of shape {X.shape}, K={K}", sizes=(K, d))
         require_array("the result", result, (N,), "i", what)
         ensure(result.min() >= 0 and result.max() < K, f"{what}: labels should be centroid indices 0..{K - 1}.",
                got=f"values from {result.min()} to {result.max()}")
@@ -155,12 +157,12 @@ def _check_centroids(get_cluster_centroids, X, labels, case, rtol):
     """The (K, d) result must match the cluster means in every non-empty cluster."""
     K, d = int(np.max(labels)) + 1, X.shape[1]
     what = f"{CENTROIDS} on {case} (N={len(X)}, K={K}, d={d}, X dtype {X.dtype})"
-    result = call_student(get_cluster_centroids, CENTROIDS, (X, labels), f"{case}: X of shape {X.shape}, K={K}")
+    expected = reference.get_cluster_centroids(X, labels)
+    result = call_student(get_cluster_centroids, CENTROIDS, (input_copy(X), input_copy(labels)), f"{case}: X of shape {X.shape}, K={K}", sizes=(K, d))
     if np.shape(result) == (K - 1, d) and len(np.unique(labels)) == K - 1:
         fail(f"{what}: expected {K} rows (labels.max() + 1), got {K - 1}.",
              hint="cluster labels skip a value here (an empty cluster): K must be labels.max() + 1, not the number of distinct labels")
     centroids = as_float_array("the result", result, (K, d), what)
-    expected = reference.get_cluster_centroids(X, labels)
     occupied = np.bincount(labels, minlength=K) > 0
     scale = 1.0 + np.abs(np.asarray(X, float)).max()
     if not np.allclose(centroids[occupied], expected[occupied], rtol=rtol, atol=rtol * scale):
@@ -177,7 +179,7 @@ def check_get_cluster_centroids_shape(get_cluster_centroids):
     for N, K, d in ((10, 3, 2), (4, 2, 1), (12, 4, 4)):
         X, _, labels = blobs(rng, N, K, d)
         what = f"{CENTROIDS} with X of shape {X.shape} and labels 0..{K - 1}"
-        result = call_student(get_cluster_centroids, CENTROIDS, (X, labels), f"X of shape {X.shape}, K={K}")
+        result = call_student(get_cluster_centroids, CENTROIDS, (X, labels), f"X of shape {X.shape}, K={K}", sizes=(K, d))
         require_array("the result", result, (K, d), "f", what)
 
 

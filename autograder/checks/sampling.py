@@ -76,7 +76,7 @@ def draw(sample_gmm, mixture, seed):
     python_random.seed(seed)
     try:
         args = (N, category_prob.copy(), means.copy(), covariances.copy(), np.random.default_rng(seed))
-        result = call_student(sample_gmm, NAME, args, _describe(N, category_prob, means))
+        result = call_student(sample_gmm, NAME, args, _describe(N, category_prob, means), sizes=(len(category_prob), means.shape[1]))
     finally:
         np.random.set_state(numpy_state)
         python_random.setstate(python_state)
@@ -115,7 +115,7 @@ def check_sample_gmm_shape(sample_gmm):
         np_state = np.random.get_state()
         try:
             result = call_student(sample_gmm, NAME, (N, category_prob, means, covariances, np.random.default_rng(1)),
-                                  _describe(N, category_prob, means))
+                                  _describe(N, category_prob, means), sizes=(K, d))
         finally:
             np.random.set_state(np_state)
         if not isinstance(result, tuple) or len(result) != 2:
@@ -138,15 +138,19 @@ def proportion_pvalues(sample_gmm, seed=DEFAULT_SEED):
     """
     rows = []
     for index, (name, mixture) in enumerate(MIXTURES.items()):
-        N, category_prob = mixture[0], mixture[1]
-        X, z = draw(sample_gmm, mixture, seed + index)
-        K = len(category_prob)
-        if z.min() < 0 or z.max() >= K:
-            _fail_label_range(z, K, name)
-        counts = np.bincount(z, minlength=K)
-        for k in range(K):
-            rows.append((name, k, int(counts[k]), N, float(category_prob[k]), _stats.binomial_pvalue(counts[k], N, category_prob[k])))
+        rows.extend(proportion_rows(name, mixture, draw(sample_gmm, mixture, seed + index)[1]))
     return rows
+
+
+def proportion_rows(name, mixture, z):
+    """Binomial p-value rows for the labels ``z`` drawn from one test mixture."""
+    N, category_prob = mixture[0], mixture[1]
+    K = len(category_prob)
+    if z.min() < 0 or z.max() >= K:
+        _fail_label_range(z, K, name)
+    counts = np.bincount(z, minlength=K)
+    return [(name, k, int(counts[k]), N, float(category_prob[k]), _stats.binomial_pvalue(counts[k], N, category_prob[k]))
+            for k in range(K)]
 
 
 def _fail_label_range(z, K, name):
@@ -201,17 +205,23 @@ def moment_pvalues(sample_gmm, seed=DEFAULT_SEED + 100):
     """
     rows = []
     for index, (name, mixture) in enumerate(MIXTURES.items()):
-        N, category_prob, means, covariances = mixture
-        X, z = draw(sample_gmm, mixture, seed + index)
-        K = len(category_prob)
-        if z.min() < 0 or z.max() >= K:
-            _fail_label_range(z, K, name)
-        for k in range(K):
-            points = X[z == k]
-            if len(points) < 2:
-                continue
-            rows.append((name, k, "mean", _stats.mean_pvalue(points, means[k], covariances[k])))
-            rows.extend((name, k, "spread", p) for p in _stats.spread_pvalues(points, means[k], covariances[k]))
+        rows.extend(moment_rows(name, mixture, *draw(sample_gmm, mixture, seed + index)))
+    return rows
+
+
+def moment_rows(name, mixture, X, z):
+    """Mean and spread p-value rows for the points ``X`` with labels ``z`` drawn from one test mixture."""
+    _, category_prob, means, covariances = mixture
+    K = len(category_prob)
+    if z.min() < 0 or z.max() >= K:
+        _fail_label_range(z, K, name)
+    rows = []
+    for k in range(K):
+        points = X[z == k]
+        if len(points) < 2:
+            continue
+        rows.append((name, k, "mean", _stats.mean_pvalue(points, means[k], covariances[k])))
+        rows.extend((name, k, "spread", p) for p in _stats.spread_pvalues(points, means[k], covariances[k]))
     return rows
 
 
@@ -237,6 +247,7 @@ def _moment_hint(points, k, mixture, X):
     candidates["the covariance seems used where a standard deviation is expected (element-wise squared)"] = (mean, covariance * covariance)
     candidates["the off-diagonal covariances seem ignored (only the variances were used)"] = (mean, np.diag(np.diag(covariance)))
     candidates["the points look like standard normal noise around the mean: were covariance_matrices used?"] = (mean, np.eye(len(mean)))
+    candidates["the points are centred at 0: were the means added?"] = (np.zeros_like(mean), covariance)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     root = eigenvectors @ np.diag(np.sqrt(np.maximum(eigenvalues, 0))) @ eigenvectors.T
     candidates["the spread matches the square root of the covariance: a standard deviation passed where a covariance is expected?"] = (mean, root)

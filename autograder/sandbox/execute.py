@@ -138,8 +138,8 @@ class GuardedExecute(Execute):
                 self._note(FLAGGED, f"before {grade_id}: the kernel did not answer the grader's "
                                     "restore step (tampering with the kernel)")
             elif repaired:
-                self._note(FLAGGED, f"before {grade_id}: repaired kernel machinery changed by the "
-                                    f"submission: {', '.join(sorted(set(repaired))[:8])}")
+                self._repaired.update(repaired)
+                self._repaired_before.append(grade_id)
         var, token = f"_grader_done_{secrets.token_hex(6)}", secrets.token_hex(16)
         original = cell.source
         cell.source = f"{original}\n{var} = {token!r}\n"
@@ -166,6 +166,7 @@ class GuardedExecute(Execute):
         self._check_assign_resources(resources)
         self._events, self._output_chars, self._truncated = [], {}, set()
         self._guard_ok = False
+        self._repaired, self._repaired_before = set(), []
         self.shutdown_kernel = "graceful"
         if self._sandbox_problem:
             self.log.warning(UNSANDBOXED_WARNING.format(why=self._sandbox_problem))
@@ -189,6 +190,10 @@ class GuardedExecute(Execute):
             if stopped is not None:
                 self._shutdown_now()
         self.set_widgets_metadata()
+        if self._repaired:
+            self._note(FLAGGED, f"the submission changed the kernel's machinery "
+                                f"({', '.join(sorted(self._repaired)[:8])}); repaired before "
+                                f"{len(self._repaired_before)} test cell(s), from {self._repaired_before[0]} on")
         self.nb.metadata[STATUS_KEY] = {
             "status": self._final_status(),
             "events": self._events,

@@ -79,6 +79,13 @@ class SandboxedKernelManager(AsyncKernelManager):
             cmd.append("--allow-network")
         return cmd + ["--"] + kernel_cmd
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        # The kernel's own start-up chatter would interleave with the grader's progress bar.
+        if not os.environ.get("AUTOGRADER_SANDBOX_DEBUG"):
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if not restart and self._sockdir:

@@ -17,6 +17,7 @@ Plots are rendered by matplotlib (Agg) into PNG images shown by ``ipywidgets.Ima
 Jupyter extension is needed. Each widget keeps one figure and only updates its artists when a
 control changes, so a redraw stays fast.
 """
+import contextlib
 import html
 import inspect
 import io
@@ -28,6 +29,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
 from PIL import Image as PILImage
 
 __all__ = ["gmm_explorer", "kmeans_stepper", "em_stepper", "quantisation_explorer"]
@@ -86,6 +88,18 @@ def sliders_from_covariance(covariance):
     sigma_x, sigma_y = np.sqrt(np.diag(covariance))
     rho = covariance[0, 1] / (sigma_x * sigma_y)
     return float(sigma_x), float(sigma_y), float(rho)
+
+
+def snap(value, low, high, step):
+    """``value`` clipped to [low, high] and rounded to the slider's step (what the page would show)."""
+    snapped = low + round((min(max(float(value), low), high) - low) / step) * step
+    return round(min(max(snapped, low), high), 10)
+
+
+def snapped_slider(value, low, high, step, description):
+    """A FloatSlider whose starting value is already on its step grid."""
+    return widgets.FloatSlider(value=snap(value, low, high, step), min=low, max=high, step=step,
+                               description=description)
 
 
 def normalised_weights(raw_weights):
@@ -185,8 +199,12 @@ def _as_array(value, what, shape, integer=False):
 
 
 def _call_quietly(function, *args, **kwargs):
-    """Call a student's function with its warnings silenced (a widget callback has no cell to print to)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
+    """Call a student's function with its warnings and prints silenced.
+
+    A widget callback has no cell to print to: debugging prints would pile up in Lab's log
+    console, once per slider change.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         return function(*args, **kwargs)
 
@@ -373,15 +391,41 @@ def try_student_m_step(function, X, responsibilities):
 # Figures rendered to PNG
 # ----------------------------------------------------------------------------------------------
 class PngFigure:
-    """A persistent matplotlib figure (no pyplot) that renders itself to PNG bytes."""
+    """A persistent matplotlib figure (no pyplot) that renders itself to PNG bytes.
+
+    Blitting: the artists a control changes are marked *dynamic* (animated). The rest (axes,
+    ticks, labels: most of the drawing time) is drawn once and kept as a pixel background, which
+    is redrawn only when ``static_key`` (e.g. the axis limits) changes.
+    """
 
     def __init__(self, width_inches, height_inches, dpi=FIGURE_DPI):
         self.figure = Figure(figsize=(width_inches, height_inches), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
+        self.dynamic = []
+        self._background = None
+        self._static_key = None
 
-    def png(self):
-        """Draw the current artists and encode them (fast PNG compression)."""
-        self.canvas.draw()
+    def set_dynamic(self, artists):
+        """The artists that change between redraws (drawn over the cached background)."""
+        self.dynamic = sorted(artists, key=lambda artist: artist.get_zorder())
+        for artist in self.dynamic:
+            artist.set_animated(True)
+        self._background = None
+
+    def render(self, static_key=None):
+        """Draw into the canvas: the background (cached unless ``static_key`` changed), then the dynamic artists."""
+        if self._background is None or static_key != self._static_key:
+            self.canvas.draw()  # animated (dynamic) artists are skipped here
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._static_key = static_key
+        else:
+            self.canvas.restore_region(self._background)
+        for artist in self.dynamic:
+            self.figure.draw_artist(artist)
+
+    def png(self, static_key=None):
+        """Render and encode as PNG (fast compression: size barely matters on a local connection)."""
+        self.render(static_key)
         buffer = self.canvas.buffer_rgba()
         width, height = self.canvas.get_width_height()
         out = io.BytesIO()
@@ -399,7 +443,7 @@ def _add_ellipses(axes, n_components):
         for level in SIGMA_LEVELS:
             patch = Ellipse(
                 (0, 0), 1, 1, angle=0, fill=False, lw=2.0 if level == 1 else 1.2,
-                ls="-" if level == 1 else "--", edgecolor=PALETTE[k % len(PALETTE)], visible=False, zorder=3,
+                ls="-" if level == 1 else "--", edgecolor=0.6 * PALETTE[k % len(PALETTE)], visible=False, zorder=3,
             )
             axes.add_patch(patch)
             row.append(patch)
@@ -462,6 +506,7 @@ def build_gmm_figure(n_components, limits):
         edgecolors="k", zorder=4,
     )
     title = axes.set_title("")
+    figure.set_dynamic([scatter, centres, title, *(patch for row in ellipses for patch in row)])
     return figure, axes, scatter, ellipses, centres, title
 
 
@@ -507,16 +552,15 @@ class GMMExplorer(widgets.VBox):
         columns = []
         for k in range(n_components):
             sigma_x, sigma_y, rho = sliders_from_covariance(covariance_matrices[k])
+            # Values start snapped to the slider steps, as the browser would snap them: the
+            # kernel and the page then agree on every value from the start.
             sliders = {
-                "mean_x": widgets.FloatSlider(value=means[k, 0], min=low[0], max=high[0], step=0.1, description="μ x"),
-                "mean_y": widgets.FloatSlider(value=means[k, 1], min=low[1], max=high[1], step=0.1, description="μ y"),
-                "sigma_x": widgets.FloatSlider(value=sigma_x, min=0.1, max=3.0, step=0.05, description="σ x"),
-                "sigma_y": widgets.FloatSlider(value=sigma_y, min=0.1, max=3.0, step=0.05, description="σ y"),
-                "rho": widgets.FloatSlider(
-                    value=float(np.clip(rho, -RHO_LIMIT, RHO_LIMIT)), min=-RHO_LIMIT, max=RHO_LIMIT, step=0.05,
-                    description="ρ",
-                ),
-                "weight": widgets.FloatSlider(value=category_prob[k], min=0.0, max=1.0, step=0.01, description="weight"),
+                "mean_x": snapped_slider(means[k, 0], low[0], high[0], 0.1, "μ x"),
+                "mean_y": snapped_slider(means[k, 1], low[1], high[1], 0.1, "μ y"),
+                "sigma_x": snapped_slider(sigma_x, 0.1, 3.0, 0.01, "σ x"),
+                "sigma_y": snapped_slider(sigma_y, 0.1, 3.0, 0.01, "σ y"),
+                "rho": snapped_slider(rho, -RHO_LIMIT, RHO_LIMIT, 0.01, "ρ"),
+                "weight": snapped_slider(category_prob[k], 0.0, 1.0, 0.01, "weight"),
             }
             for name, slider in sliders.items():
                 slider.layout = widgets.Layout(width="250px")
@@ -741,6 +785,8 @@ class Stepper(widgets.VBox):
         if self.trajectory is None:
             return
         try:
+            if index >= len(self.trajectory.states) and not self.trajectory.finished:
+                self.status.value = f"<i>computing steps up to {index}…</i>"  # sent at once, before the work
             available = self.trajectory.ensure(index)
             if self.trajectory.finished:
                 self._set_step_range(len(self.trajectory.states) - 1)
@@ -771,6 +817,7 @@ def build_stepper_figure(limits, curve_label, n_components_max):
     data_axes.set_aspect("equal", adjustable="box")
     curve_axes = figure.figure.add_axes([0.66, 0.12, 0.32, 0.76])
     curve_axes.set_xlabel("step")
+    curve_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     curve_axes.set_ylabel(curve_label)
     curve_axes.grid(alpha=0.3)
     parts = {
@@ -787,7 +834,15 @@ def build_stepper_figure(limits, curve_label, n_components_max):
         # A figure-level title: a step description is wider than the data axes.
         "title": figure.figure.text(0.01, 0.965, "", ha="left", va="top", fontsize=11),
     }
+    figure.set_dynamic([parts["points"], parts["centres"], *parts["paths"], parts["curve"], parts["current"],
+                        parts["title"], *(patch for row in parts["ellipses"] for patch in row)])
     return parts
+
+
+def curve_limits(parts):
+    """The objective axes' limits: the stepper's cached background is valid while they stay put."""
+    axes = parts["curve_axes"]
+    return tuple(np.round(axes.get_xlim(), 9)) + tuple(np.round(axes.get_ylim(), 9))
 
 
 def _update_curve(parts, steps, values, current_step, current_value):
@@ -916,7 +971,7 @@ class KMeansStepper(Stepper):
             "".join(note_html(m, False) for m in messages) if messages
             else note_html("Using your get_cluster_assignments and get_cluster_centroids.", True)
         )
-        self.plot.value = parts["figure"].png()
+        self.plot.value = parts["figure"].png(static_key=curve_limits(parts))
 
 
 def kmeans_stepper(X, get_cluster_assignments, get_cluster_centroids, K=3):
@@ -1043,7 +1098,7 @@ class EMStepper(Stepper):
         messages = self.notes_for(index)
         self.note.value = ("".join(note_html(m, False) for m in messages) if messages
                            else note_html("Using your e_step and m_step.", True))
-        self.plot.value = parts["figure"].png()
+        self.plot.value = parts["figure"].png(static_key=curve_limits(parts))
 
 
 def em_stepper(X, e_step, m_step, K=3):
@@ -1112,7 +1167,7 @@ class QuantisationExplorer(widgets.VBox):
         self.k_slider = widgets.IntSlider(value=K, min=2, max=32, description="K colours", continuous_update=False)
         self.k_slider.add_class("lab5-quant-k")
         self.method = widgets.ToggleButtons(options=[("K-means", "kmeans"), ("EM (Gaussian mixture)", "em")],
-                                            value="kmeans")
+                                            value="kmeans", style={"button_width": "170px"})
         self.method.add_class("lab5-quant-method")
         self.original_image = widgets.Image(value=png_bytes(self.original), format="png")
         self.original_image.add_class("lab5-quant-original")

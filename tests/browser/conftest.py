@@ -28,7 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 SERVER_START_TIMEOUT = 60  # seconds; about 5-8 s on this machine when idle
-KERNEL_NAME = "Python 3 (ipykernel)"
 
 # Lab settings for a quiet, deterministic page: no news/update popups, and every cell kept in
 # the DOM (JupyterLab 4 otherwise virtualises cells scrolled out of view, widgets included).
@@ -69,6 +68,7 @@ def release_notebook(scratch):
         return released
     from autograder.regenerate import generate_release, scratch_course
 
+    (Path(scratch) / "course").mkdir()
     course = scratch_course(Path(scratch) / "course")
     return generate_release(course) / NOTEBOOK_FILE
 
@@ -193,11 +193,23 @@ def browser_context(browser_tmp):
             context.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item, so fixtures can react to a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def page(browser_context):
+def page(request, browser_context, screenshots):
+    """A fresh tab; on failure the whole page is saved as ``<test name>-FAILED.png`` to look at."""
     page = browser_context.new_page()
     page.set_default_timeout(30_000)
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        page.screenshot(path=str(screenshots / f"{request.node.name}-FAILED.png"), full_page=True)
     page.close()
 
 

@@ -16,11 +16,11 @@ import math
 import re
 
 import pytest
-
-from tests.browser.conftest import KERNEL_NAME
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
+KERNEL_NAME = "Python 3 (ipykernel)"  # as the status bar names the default kernel
 RUN_ALL_TIMEOUT = 150_000  # ms: the completed notebook runs in about 15-30 s here
 WIDGET_ERRORS = ("Error displaying widget", "model not found", "Traceback")
 
@@ -29,18 +29,33 @@ WIDGET_ERRORS = ("Error displaying widget", "model not found", "Traceback")
 # Page helpers
 # ------------------------------------------------------------------------------------------------
 def open_notebook(page, server, name):
-    """Open a notebook and wait until its kernel is really idle (Run All is dropped before that)."""
-    page.goto(f"{server['base']}/lab/tree/{name}?token={server['token']}")
+    """Open a notebook alone in its own workspace and wait until its kernel is really idle.
+
+    A workspace per notebook: otherwise Lab reopens the previous test's tabs, and prompts or
+    status texts of another notebook could satisfy the waits below.
+    """
+    workspace = name.replace(".ipynb", "")
+    page.goto(f"{server['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={server['token']}")
     page.locator(".jp-Notebook").first.wait_for(state="visible", timeout=60_000)
+    # "Run All" clicked while the kernel starts is silently dropped: wait for the status bar.
     page.locator("#jp-main-statusbar").get_by_text(re.compile(rf"{re.escape(KERNEL_NAME)} \| Idle")).wait_for(
         timeout=60_000)
+    assert page.locator(".jp-NotebookPanel").count() == 1
 
 
-def run_all(page):
-    """Run ▸ Run All Cells, then check the first code cell really started."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]")).first.wait_for(timeout=30_000)
+def run_all(page, attempts=3):
+    """Run ▸ Run All Cells, then check the first code cell really started (retry if dropped)."""
+    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for _ in range(attempts):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            page.wait_for_function("el => /\\[(\\*|\\d+)\\]/.test(el.textContent)", arg=first_prompt.element_handle(),
+                                   timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    pytest.fail("Run All Cells never started the first cell")
 
 
 def assert_no_widget_errors(page):
@@ -50,8 +65,12 @@ def assert_no_widget_errors(page):
 
 
 def slider_value(widget, css_class):
-    """A slider's value as the browser holds it (the noUiSlider handle's aria-valuenow)."""
-    return float(widget.locator(f".{css_class} .noUi-handle").get_attribute("aria-valuenow"))
+    """A slider's value as the page shows it: its readout (2 decimals = the step; Unicode minus).
+
+    (The handle's aria-valuenow is rounded to fewer decimals, so it is not used.)
+    """
+    text = widget.locator(f".{css_class} .widget-readout").inner_text()
+    return float(text.strip().replace("\u2212", "-").replace(",", ""))
 
 
 def image_source(locator):
@@ -84,6 +103,14 @@ def expected_phi(explorer):
 def wait_for_table(page, explorer, phi, n_points, timeout=20_000):
     """Wait until the table shows the phi and N computed here (each key press is its own update)."""
     expected = [f"{p:.3f}" for p in phi]
+    try:
+        _wait_for_cells(page, explorer, expected, n_points, timeout)
+    except PlaywrightTimeout:
+        rows, total = proportions_table(explorer)
+        pytest.fail(f"the table shows {rows} (total {total}); expected phi {expected} and N = {n_points}")
+
+
+def _wait_for_cells(page, explorer, expected, n_points, timeout):
     page.wait_for_function(
         """([root, expected, total]) => {
             const cells = [...root.querySelectorAll('td.lab5-phi')].map(td => td.textContent);
@@ -179,8 +206,8 @@ def test_completed_lab_widgets_render_and_respond(page, lab_server, screenshots)
     # Mouse: click the middle of component 3's weight track: it gets a weight again.
     track = explorer.locator(".lab5-gmm-weight-2 .noUi-base").bounding_box()
     page.mouse.click(track["x"] + 0.5 * track["width"], track["y"] + track["height"] / 2)
-    page.wait_for_function("el => Number(el.getAttribute('aria-valuenow')) > 0",
-                           arg=explorer.locator(".lab5-gmm-weight-2 .noUi-handle").element_handle())
+    page.wait_for_function("el => Number(el.textContent) > 0",
+                           arg=explorer.locator(".lab5-gmm-weight-2 .widget-readout").element_handle())
     phi = expected_phi(explorer)
     assert phi[2] > 0
     wait_for_table(page, explorer, phi, new_n)
@@ -194,13 +221,19 @@ def test_completed_lab_widgets_render_and_respond(page, lab_server, screenshots)
     kmeans.scroll_into_view_if_needed()
     plot = kmeans.locator(".lab5-kmeans-plot")
     source = image_source(plot)
-    kmeans.locator(".lab5-kmeans-next button, button.lab5-kmeans-next").first.click()
+    kmeans.locator("button.lab5-kmeans-next").click()
     kmeans.locator(".lab5-kmeans-status", has_text="step 1: iteration 1: assign").wait_for()
     source = wait_for_new_image(page, plot, source)
-    kmeans.locator(".lab5-kmeans-next button, button.lab5-kmeans-next").first.click()
+    kmeans.locator("button.lab5-kmeans-next").click()
     kmeans.locator(".lab5-kmeans-status", has_text="step 2: iteration 1: move each centroid").wait_for()
-    wait_for_new_image(page, plot, source)
+    source = wait_for_new_image(page, plot, source)
     shoot(page, kmeans, screenshots, "kmeans-stepper-step-2")
+    # Play (the first button of the Play widget) runs through the remaining steps to convergence.
+    kmeans.locator(".lab5-kmeans-play button").first.click()
+    kmeans.locator(".lab5-kmeans-status", has_text="converged").wait_for(timeout=60_000)
+    wait_for_new_image(page, plot, source)
+    assert int(slider_value(kmeans, "lab5-kmeans-step")) > 2
+    shoot(page, kmeans, screenshots, "kmeans-stepper-played")
 
     # --- EM stepper: End on the step slider runs EM to convergence -----------------------------
     em.scroll_into_view_if_needed()

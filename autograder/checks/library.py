@@ -1,0 +1,212 @@
+"""Checks for the notebook's scikit-learn parts: ``kmeans``, ``elbow_scores``, ``gmm``,
+``X_new, z_new`` and the two quantised images.
+
+These grade objects, not functions, so they cannot be fed fresh inputs; they are checked against
+the lab's own data recomputed here (``autograder.lab.lab_points``), never against other student
+variables, and only for properties every correct answer has (no particular random optimum).
+"""
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+from autograder import lab, reference
+from autograder.checks import _stats
+from autograder.checks._feedback import ensure, fail, graded_check, kind, short
+from autograder.checks._shapes import as_float_array, as_labels
+
+_cache = {}  # filled once per process; module attributes are never rebound (see _guard)
+
+
+def lab_X():
+    """The lab's 250 points, recomputed from the lab's parameters (not read from the student's notebook)."""
+    if "X" not in _cache:
+        _cache["X"] = lab.lab_points()[0]
+    return _cache["X"]
+
+
+def best_kmeans_sse(X, k):
+    """Smallest K-means sum of squared distances found with 4 k-means++ starts (cached)."""
+    key = ("sse", k, X.shape, float(X.sum()))
+    if key not in _cache:
+        _cache[key] = float(KMeans(n_clusters=k, n_init=4, random_state=0).fit(X).inertia_)
+    return _cache[key]
+
+
+# --------------------------------------------------------------------------- K-means
+@graded_check
+def check_kmeans_sklearn(kmeans):
+    """``kmeans`` is a KMeans with 3 clusters fitted on the lab's X and converged (labels = nearest centre,
+    centres = means of their points). Any converged solution is accepted."""
+    ensure(type(kmeans) is KMeans, "kmeans should be a scikit-learn KMeans object (not a subclass).", got=kind(kmeans),
+           hint="kmeans.fit(X) returns the fitted model; kmeans.predict(X) returns labels" if isinstance(kmeans, np.ndarray) else None)
+    ensure(kmeans.n_clusters == 3, "kmeans should have 3 clusters.", got=f"n_clusters={kmeans.n_clusters}")
+    ensure(hasattr(kmeans, "cluster_centers_"), "kmeans has not been fitted.", hint="call kmeans.fit(X)")
+    X = lab_X()
+    labels = np.asarray(kmeans.labels_)
+    ensure(labels.shape == (len(X),) and kmeans.cluster_centers_.shape == (3, 2),
+           "kmeans was not fitted on the lab's data X (250 points in 2-D).",
+           got=f"{len(labels)} labels, centres of shape {kmeans.cluster_centers_.shape}",
+           hint="fit on X loaded from data/lab5_points.npz, not on the sampled or new points")
+    centres = np.asarray(kmeans.cluster_centers_, float)
+    nearest = reference.get_cluster_assignments(X, centres)
+    means = reference.get_cluster_centroids(X, labels)
+    if not (np.array_equal(nearest, labels) and np.allclose(means, centres, atol=1e-3)):
+        fail("kmeans is not a converged K-means of the lab's X: its labels or centres do not match these points.",
+             hint="fit on X loaded from data/lab5_points.npz (not X_sampled or X_new), and do not change X afterwards")
+
+
+@graded_check
+def check_elbow_scores(elbow_scores):
+    """``elbow_scores[k-1] = KMeans(k).fit(X).score(X)`` for k = 1..10 on the lab's X.
+
+    K = 1 has one answer (minus the total squared distance to the mean, to 1e-6). For K >= 2 any
+    local optimum is accepted: minus SSE must lie between -2 x and -0.9 x the best SSE of 4
+    k-means++ starts (the 0.9 allows a start better than ours; 2 x is far beyond the local optima
+    of these data).
+    """
+    X = lab_X()
+    scores = as_float_array("elbow_scores", elbow_scores, np.shape(elbow_scores), "elbow_scores").ravel()
+    if scores.shape != (10,):
+        fail("elbow_scores should hold one score for each K = 1..10.", got=f"{scores.size} values",
+             hint="K = 1, ..., 10 is np.arange(1, 11) (range(10) starts at 0)" if scores.size in (9, 11) else None)
+    ensure(np.all(np.isfinite(scores)), "elbow_scores contains NaN or infinite values.")
+    best = np.array([best_kmeans_sse(X, k) for k in range(1, 11)])
+    if np.all(scores >= 0) and np.allclose(scores[0], best[0], rtol=1e-6):
+        fail("elbow_scores are positive.", expected=f"{short(-best)} (about)", got=short(scores),
+             hint="KMeans.score returns minus the sum of squared distances; inertia_ is the positive SSE")
+    if not np.isclose(scores[0], -best[0], rtol=1e-6):
+        shifted = np.isclose(scores[0], -best[1], rtol=0.1)
+        fail("elbow_scores[0] should be the score of K = 1 on the lab's X.", expected=f"{-best[0]:.4f}", got=f"{scores[0]:.4f}",
+             hint="the first score belongs to K = 2: K should run 1..10" if shifted else
+             "scores must be computed on the lab's X with score(X) of the same data the model was fitted on")
+    sse = -scores
+    bad = np.where((sse < 0.9 * best) | (sse > 2.0 * best))[0]
+    if len(bad):
+        k = int(bad[0]) + 1
+        fail(f"elbow_scores[{k - 1}] (K = {k}) is not the score of a K-means fit with {k} clusters on X.",
+             expected=f"about {-best[k - 1]:.3f}", got=f"{scores[k - 1]:.3f}",
+             hint="are the scores in order K = 1, 2, ..., 10?" if np.all(np.diff(scores[::-1]) >= 0) else None)
+
+
+# --------------------------------------------------------------------------- EM with scikit-learn
+@graded_check
+def check_em_convergence(gmm):
+    """``gmm`` is a 3-component GaussianMixture fitted on the lab's X, converged and a valid mixture (weights
+    positive summing to 1, covariances symmetric positive definite) at a fixed point of EM. The true
+    means are not demanded: a random start may end in another optimum."""
+    ensure(type(gmm) is GaussianMixture, "gmm should be a scikit-learn GaussianMixture (not a subclass).", got=kind(gmm))
+    ensure(gmm.n_components == 3, "gmm should have 3 components.", got=f"n_components={gmm.n_components}")
+    ensure(hasattr(gmm, "means_"), "gmm has not been fitted.", hint="call gmm.fit(X)")
+    ensure(bool(getattr(gmm, "converged_", False)), "gmm has not converged.",
+           hint="keep calling gmm.fit(X) (warm_start=True continues where it stopped) until gmm.converged_ is True")
+    ensure(gmm.covariance_type == "full", "gmm should use full covariances.", got=f"covariance_type={gmm.covariance_type!r}")
+    X = lab_X()
+    weights, means, covariances = (np.asarray(a, float) for a in (gmm.weights_, gmm.means_, gmm.covariances_))
+    ensure(means.shape == (3, 2), "gmm was not fitted on the lab's 2-D data.", got=f"means of shape {means.shape}")
+    ensure(np.all(weights > 0) and np.isclose(weights.sum(), 1), "gmm's weights are not a probability vector.", got=short(weights))
+    for k, covariance in enumerate(covariances):
+        ensure(np.allclose(covariance, covariance.T) and np.all(np.linalg.eigvalsh(covariance) > 0),
+               f"gmm's covariance {k} is not symmetric positive definite.", got=short(covariance))
+    average = float(gmm.score(X))
+    ensure(abs(average - float(gmm.lower_bound_)) < 1e-3 * max(1.0, abs(average)),
+           "gmm was not fitted on the lab's X: its fit does not belong to these points.",
+           expected=f"average log-likelihood on X equal to gmm.lower_bound_ = {gmm.lower_bound_:.4f}", got=f"{average:.4f}",
+           hint="fit on X loaded from data/lab5_points.npz (not X_sampled or X_new)")
+    responsibilities = reference.e_step(X, weights, means, covariances)
+    _, next_means, _ = reference.m_step(X, responsibilities)
+    ensure(np.abs(next_means - means).max() < 1e-2, "gmm is not at a fixed point of EM: one more EM step still moves the means.",
+           expected="means that no longer change", got=f"a change of {np.abs(next_means - means).max():.3g}",
+           hint="let the loop run until gmm.converged_ is True")
+
+
+def _sample_pvalues(X_new, z_new, weights, means, covariances):
+    n = len(z_new)
+    K = len(weights)
+    counts = np.bincount(z_new, minlength=K)
+    pvalues = [_stats.binomial_pvalue(counts[k], n, weights[k]) for k in range(K)]
+    for k in range(K):
+        points = X_new[z_new == k]
+        if len(points) >= 2:
+            pvalues.append(_stats.mean_pvalue(points, means[k], covariances[k]))
+            pvalues.extend(_stats.spread_pvalues(points, means[k], covariances[k]))
+    return pvalues
+
+
+@graded_check
+def check_new_samples(X_new, z_new, gmm):
+    """``X_new, z_new`` are 10,000 draws from ``gmm``: the counts of z_new follow gmm.weights_ and the points
+    of each component follow its mean and covariance.
+
+    Exact tests as in ``check_sample_gmm_*`` (binomial counts; chi-square mean and spreads along
+    axes, eigenvectors and diagonals): m = 3 + 3 x 7 = 24 tests at level 1e-6 / m each, so draws
+    from gmm fail with probability at most 1e-6.
+    """
+    if isinstance(X_new, tuple):
+        fail("X_new is a tuple.", hint="gmm.sample returns a pair (points, labels): X_new, z_new = gmm.sample(10000)")
+    ensure(type(gmm) is GaussianMixture and hasattr(gmm, "means_"), "gmm should be the fitted GaussianMixture.", got=kind(gmm))
+    K, d = gmm.means_.shape
+    X = as_float_array("X_new", X_new, np.shape(X_new), "X_new")
+    if X.shape != (10000, d):
+        fail(f"X_new should hold 10,000 points in {d}-D.", expected=f"shape (10000, {d})", got=f"shape {X.shape}")
+    z = as_labels("z_new", z_new, 10000, "z_new")
+    ensure(z.min() >= 0 and z.max() < K, f"z_new should hold component indices 0..{K - 1}.", got=f"{z.min()}..{z.max()}")
+    pvalues = _sample_pvalues(X, z, np.asarray(gmm.weights_, float), np.asarray(gmm.means_, float), np.asarray(gmm.covariances_, float))
+    if _stats.rejects(pvalues):
+        means = np.array([X[z == k].mean(axis=0) if np.any(z == k) else np.full(d, np.nan) for k in range(K)])
+        fail("X_new, z_new do not look like draws from gmm.", expected=f"component means near {short(gmm.means_)}",
+             got=f"{short(means)}", hint="draw them with X_new, z_new = gmm.sample(10000) from the fitted gmm (not from another model)")
+
+
+# --------------------------------------------------------------------------- colour quantisation
+MAX_COLOURS = 20
+MIN_COLOURS = 10
+
+
+def reference_quantisation_error(image):
+    """Mean squared colour error of a K-means(20) quantisation fitted on 5,000 sampled pixels (cached)."""
+    key = ("quantisation", image.shape, int(image.sum()))
+    if key not in _cache:
+        pixels = image.reshape(-1, image.shape[-1]).astype(float)
+        sample = pixels[np.random.default_rng(0).choice(len(pixels), size=min(5000, len(pixels)), replace=False)]
+        model = KMeans(n_clusters=MAX_COLOURS, n_init=1, random_state=0).fit(sample)
+        quantised = model.cluster_centers_[model.predict(pixels)]
+        _cache[key] = float(((quantised - pixels) ** 2).mean())
+    return _cache[key]
+
+
+def _check_one_quantisation(name, quantised, image, reference_error, allowance):
+    if not isinstance(quantised, np.ndarray):
+        fail(f"{name} should be a numpy array (an image).", got=kind(quantised))
+    if quantised.shape != image.shape:
+        fail(f"{name} should have the image's shape {image.shape}.", got=f"shape {quantised.shape}",
+             hint="reshape the quantised pixels back with .reshape(image.shape)" if quantised.size == image.size else None)
+    if quantised.dtype != np.uint8:
+        fail(f"{name} should have dtype uint8, got {quantised.dtype}.", hint="cast with .astype(np.uint8) for plt.imshow")
+    colours = np.unique(quantised.reshape(-1, image.shape[-1]), axis=0)
+    if len(colours) > MAX_COLOURS:
+        fail(f"{name} has {len(colours)} different colours; at most {MAX_COLOURS} expected.",
+             hint="the image looks unchanged: replace each pixel by its cluster's colour"
+             if np.array_equal(quantised, image) else "replace each pixel by the colour of its cluster centre (20 clusters)")
+    if len(colours) < MIN_COLOURS:
+        fail(f"{name} has only {len(colours)} different colours; expected close to {MAX_COLOURS}.", hint="was K = 20 used?")
+    error = float(((quantised.astype(float) - image.astype(float)) ** 2).mean())
+    if error > allowance * reference_error + 1.0:
+        fail(f"{name} is far from the original image: mean squared colour error {error:.1f}.",
+             expected=f"at most about {allowance * reference_error:.1f} (a K-means quantisation with 20 colours reaches {reference_error:.1f})",
+             hint="each pixel should get the colour of *its own* cluster (predict on the pixels, index the centres with the labels), "
+                  "in the image's channel order")
+
+
+@graded_check
+def check_quantised_images(image, quantised_kmeans, quantised_em):
+    """Both images: uint8, the image's shape, 10-20 colours, and close to the original (mean squared colour
+    error at most 2x (K-means) or 5x (EM: components follow density, not distance) that of a reference K-means quantisation); the EM image is not
+    a copy of the K-means one."""
+    image = np.asarray(image)
+    ensure(image.ndim == 3 and image.dtype == np.uint8, "image is no longer the loaded picture (an (H, W, 3) uint8 array).",
+           got=kind(image), hint="keep image as loaded; work on a reshaped copy such as pixels = image.reshape(-1, 3)")
+    reference_error = reference_quantisation_error(image)
+    _check_one_quantisation("quantised_kmeans", quantised_kmeans, image, reference_error, 2.0)
+    _check_one_quantisation("quantised_em", quantised_em, image, reference_error, 5.0)
+    if np.array_equal(quantised_em, quantised_kmeans):
+        fail("quantised_em is identical to quantised_kmeans.", hint="use the GaussianMixture's means and its predicted components for quantised_em")

@@ -1,0 +1,1 @@
+"""Unit tests of the instructor-only grading code (run in-process, fast)."""

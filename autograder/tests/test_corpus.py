@@ -1,0 +1,104 @@
+"""The mutant corpus as proof: correct variants earn full marks, each mutant loses points on its
+own part only, and the feedback names the mistake where the pattern is recognisable."""
+import re
+
+import pytest
+
+from autograder.tests.corpus import FUNCTIONS, all_variants
+from autograder.tests.grading import FUNCTION_CHECKS, grade, grade_variant, part_of
+
+VARIANTS = all_variants()
+CORRECT = [v for v in VARIANTS if v.correct]
+MUTANTS = [v for v in VARIANTS if not v.correct]
+
+
+def test_corpus_is_large_enough_and_covers_every_function():
+    assert len(CORRECT) >= 15 and len(MUTANTS) >= 40
+    for function in FUNCTIONS:
+        assert sum(v.function == function for v in CORRECT) >= 3, function
+        assert sum(v.function == function for v in MUTANTS) >= 8, function
+
+
+def test_every_graded_function_has_its_own_cells():
+    for function in FUNCTIONS:
+        assert len(part_of(function)) >= 3, function
+
+
+def test_reference_implementation_passes_every_function_check():
+    failures = {name: outcome.message for name, outcome in grade({}).items() if not outcome.passed}
+    assert failures == {}
+
+
+@pytest.mark.parametrize("variant", CORRECT, ids=lambda v: v.label)
+def test_correct_variant_gets_full_marks(variant):
+    """The whole submission (this variant plus the reference elsewhere) passes every function check."""
+    failures = {name: o.message for name, o in grade_variant(variant, whole_submission=True).items() if not o.passed}
+    assert failures == {}, f"{variant.description} failed: {failures}"
+
+
+@pytest.mark.parametrize("variant", MUTANTS, ids=lambda v: v.label)
+def test_mutant_loses_points_on_its_own_part_only(variant):
+    outcomes = grade_variant(variant, whole_submission=True)
+    failed = {name for name, o in outcomes.items() if not o.passed}
+    own = part_of(variant.function)
+    assert failed, f"mutant not caught: {variant.description}"
+    assert failed <= own, f"{variant.description} also cost points on {sorted(failed - own)}"
+    # EM from scratch composes both steps; a mutant must also fail a cell of its *own* function.
+    assert failed - {"check_em_from_scratch"}, f"{variant.description} fails only the shared EM cell"
+
+
+@pytest.mark.parametrize("variant", [v for v in MUTANTS if v.mistake], ids=lambda v: v.label)
+def test_feedback_names_the_mistake(variant):
+    messages = [o.message for o in grade_variant(variant).values() if not o.passed]
+    assert any(re.search(variant.mistake, m) for m in messages), messages
+
+
+def test_feedback_is_short_and_free_of_internals():
+    """Every failure message across the corpus: a few lines, no traceback, no grading-code paths."""
+    for variant in MUTANTS:
+        for name, outcome in grade_variant(variant).items():
+            if outcome.passed:
+                continue
+            text = outcome.message
+            assert 0 < len(text.splitlines()) <= 8, (variant.label, name, text)
+            for leak in ("Traceback", 'File "', "autograder/", "site-packages", "check_"):
+                assert leak not in text, (variant.label, name, leak, text)
+
+
+def test_function_checks_take_only_their_own_functions():
+    """Isolation by construction: only EM from scratch takes more than one graded function."""
+    shared = {name: args for name, args in FUNCTION_CHECKS.items() if len(args) > 1}
+    assert shared == {"check_em_from_scratch": ("e_step", "m_step")}
+
+
+def test_changing_the_inputs_in_place_does_not_change_the_verdict():
+    """A function that overwrites its inputs so that any answer looks right is still graded on the real inputs."""
+    import numpy as np
+
+    from autograder.tests.grading import grade
+
+    def overwrites_points(X, centroid_locations):
+        X[:] = centroid_locations[0]  # every point now sits on centroid 0 ...
+        return np.zeros(len(X), dtype=int)  # ... so "all zeros" would look nearest
+
+    outcomes = grade({"get_cluster_assignments": overwrites_points}, sorted(part_of("get_cluster_assignments")))
+    assert not outcomes["check_get_cluster_assignments_easy"].passed
+
+
+def test_checks_write_nothing_to_stdout_or_stderr(capsys):
+    """nbgrader scores a test cell with stderr output as 0: prints and warnings from the student's code are swallowed."""
+    import warnings
+
+    import numpy as np
+
+    from autograder.tests.grading import grade
+
+    def noisy(X, centroid_locations):
+        print("debug")
+        warnings.warn("student warning")
+        np.log(np.zeros(1))  # a floating-point warning too
+        return np.argmax(((X[:, None] - centroid_locations[None]) ** 2).sum(axis=2), axis=1)  # wrong: argmax
+
+    outcomes = grade({"get_cluster_assignments": noisy}, sorted(part_of("get_cluster_assignments")))
+    assert not outcomes["check_get_cluster_assignments_easy"].passed
+    assert capsys.readouterr() == ("", "")

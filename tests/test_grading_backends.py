@@ -1,0 +1,104 @@
+"""The same grading job on a Dask cluster, and the gradebook on a real PostgreSQL server.
+
+PostgreSQL: the test makes its own cluster with Debian's ``initdb`` in a temp folder, run by
+an unprivileged user (``initdb`` refuses root) on a unix socket, and removes it afterwards.
+Dask: a real ``distributed.LocalCluster`` with 2 worker processes.
+"""
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
+import corpus  # noqa: E402
+from course_copy import (autograded_points, course_copy, gradebook_scores, notebooks,  # noqa: E402
+                         submission_counts, write_submission)
+
+from autograder.grade.outputs import class_rows  # noqa: E402
+from autograder.grade.run import course_info, grade_class  # noqa: E402
+
+pytestmark = pytest.mark.slow
+QUIET = dict(cell_timeout=30, feedback=False, report=False, progress=False)
+
+
+def _pg_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries missing: ./course test installs Debian's postgresql")
+    return Path(found[-1]).parent
+
+
+def _as_user(user):
+    """Command prefix running as an unprivileged user (the test runs as root here)."""
+    if os.getuid() != 0:
+        return []
+    entry = pwd.getpwnam(user)
+    return ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups"]
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL server on a unix socket; yields the nbgrader db_url."""
+    pg = _pg_bin()
+    folder = Path(tempfile.mkdtemp(prefix="lab5-pg-"))
+    user = "nobody"
+    owner = pwd.getpwnam(user)
+    os.chown(folder, owner.pw_uid, owner.pw_gid)
+    data, sock = folder / "data", folder
+    env = dict(os.environ, LC_ALL="C.UTF-8", HOME=str(folder))
+    run = lambda *cmd: subprocess.run(_as_user(user) + list(cmd), env=env, check=True,  # noqa: E731
+                                      capture_output=True, text=True, timeout=120)
+    run(str(pg / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    port = 5400 + os.getpid() % 500
+    run(str(pg / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+        f"-k {sock} -p {port} -c listen_addresses=''", "start")
+    try:
+        run(str(pg / "createdb"), "-h", str(sock), "-p", str(port), "-U", "postgres", "gradebook")
+        yield f"postgresql+psycopg2://postgres@/gradebook?host={sock}&port={port}"
+    finally:
+        subprocess.run(_as_user(user) + [str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       env=env, capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_postgresql_gradebook(tmp_path, postgres):
+    course = course_copy(tmp_path / "course")
+    source, release = notebooks(course)
+    write_submission(course, "pat", corpus.correct_notebook(source, release))
+    write_submission(course, "quinn", corpus.buggy_notebook(source, release))
+    records = {r.student_id: r for r in grade_class(course, workers=2, db_url=postgres, **QUIET)}
+    assert {s: r.status for s, r in records.items()} == {"pat": "graded", "quinn": "graded"}
+    # the scores are in PostgreSQL, and not in a SQLite file next to the course
+    assert submission_counts(course, postgres) == {"pat": 1, "quinn": 1}
+    assert not (course / "gradebook.db").exists()
+    stored = gradebook_scores(course, postgres)
+    assert sum(v for k, v in stored["pat"].items() if k.startswith("test_")) == autograded_points(source)
+    rows = {r["student_id"]: r for r in class_rows(course_info(course, postgres))}
+    assert rows["pat"]["raw_score"] > rows["quinn"]["raw_score"]
+
+
+def test_dask_localcluster_gives_the_same_results_as_the_process_pool(tmp_path):
+    from distributed import LocalCluster
+
+    local_course = course_copy(tmp_path / "local")
+    dask_course = course_copy(tmp_path / "dask")
+    source, release = notebooks(local_course)
+    for course in (local_course, dask_course):
+        write_submission(course, "ada", corpus.correct_notebook(source, release))
+        write_submission(course, "bob", corpus.buggy_notebook(source, release))
+    local = {r.student_id: r for r in grade_class(local_course, workers=2, **QUIET)}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        started = time.monotonic()
+        on_dask = {r.student_id: r for r in grade_class(dask_course, scheduler=cluster.scheduler_address, **QUIET)}
+        workers_used = set(cluster.scheduler_info()["workers"])
+    assert len(workers_used) == 2 and time.monotonic() - started < 600
+    assert {s: (r.status, r.tests) for s, r in on_dask.items()} == {s: (r.status, r.tests) for s, r in local.items()}
+    assert on_dask["ada"].score == autograded_points(source) > on_dask["bob"].score
+    assert submission_counts(dask_course) == {"ada": 1, "bob": 1}

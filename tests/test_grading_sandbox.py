@@ -1,0 +1,176 @@
+"""The grading kernel's sandbox, on real kernels: isolation, limits, and the course config hook."""
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
+import corpus  # noqa: E402
+from course_copy import course_copy, notebooks, write_submission  # noqa: E402
+
+from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment  # noqa: E402
+from autograder.sandbox.kernel import SandboxedKernelManager, sandbox_problem  # noqa: E402
+
+
+def _run_in_sandbox(code, timeout=60, **limits):
+    """Execute ``code`` in a fresh sandboxed kernel; return (stdout text, error name or None)."""
+
+    async def main():
+        workdir = tempfile.mkdtemp(prefix="sandbox-test-")
+        km = SandboxedKernelManager(kernel_name="python3", **limits)
+        await km.start_kernel(cwd=workdir, env=dict(os.environ, PYTHONPATH=str(COURSE_ROOT)))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            out, error = [], []
+
+            def hook(msg):
+                if msg["msg_type"] == "stream":
+                    out.append(msg["content"]["text"])
+                elif msg["msg_type"] == "error":
+                    error.append(msg["content"]["ename"])
+
+            await kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+            return "".join(out), (error[0] if error else None)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    return asyncio.run(main())
+
+
+@pytest.fixture(autouse=True, scope="module")
+def needs_sandbox():
+    problem = sandbox_problem()
+    assert problem is None, f"bwrap must work on the course machine: {problem}"
+
+
+def test_kernel_sees_no_course_home_or_network():
+    code = f"""
+import os, socket
+print("course:", sorted(os.listdir({str(COURSE_ROOT)!r})))
+print("home:", sorted(os.listdir({str(Path.home())!r})))
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=2)
+    print("net: open")
+except OSError as exc:
+    print("net: closed", type(exc).__name__)
+import autograder.checks  # the hidden tests still import the grading package
+print("checks: ok")
+"""
+    out, error = _run_in_sandbox(code)
+    assert error is None, out
+    course_line = next(line for line in out.splitlines() if line.startswith("course:"))
+    assert "gradebook.db" not in course_line and "source" not in course_line and "submitted" not in course_line
+    assert "autograder" in course_line
+    # The instructor's home is empty inside, apart from the folder holding Python itself (pyenv).
+    home = Path(os.path.expanduser("~"))
+    python_home = {Path(p).relative_to(home).parts[0] for p in (sys.base_prefix, sys.prefix)
+                   if Path(p).is_relative_to(home)}
+    secret = sorted(set(os.listdir(home)) - python_home)
+    home_line = next(line for line in out.splitlines() if line.startswith("home:"))
+    assert secret and not [name for name in secret if repr(name) in home_line], home_line
+    assert "net: closed" in out and "checks: ok" in out
+
+
+def test_kernel_cannot_write_outside_its_folder():
+    target = COURSE_ROOT / "sandbox-write-probe.txt"
+    code = f"""
+for path in [{str(target)!r}, "/usr/sandbox-write-probe.txt", "/etc/passwd"]:
+    try:
+        with open(path, "a") as fh:
+            fh.write("x")
+        print("wrote", path)
+    except OSError as exc:
+        print("refused", path, type(exc).__name__)
+with open("own-file.txt", "w") as fh:
+    fh.write("mine")
+with open("/tmp/private.txt", "w") as fh:
+    fh.write("mine")
+print("own folder and /tmp: ok")
+"""
+    out, error = _run_in_sandbox(code)
+    assert error is None, out
+    assert not target.exists()
+    assert "refused /usr/sandbox-write-probe.txt" in out and "refused /etc/passwd" in out
+    assert "own folder and /tmp: ok" in out
+    assert not Path("/tmp/private.txt").exists()
+
+
+def test_fork_bomb_hits_the_process_limit_and_leaves_nothing_behind():
+    def host_processes():
+        return len([p for p in os.listdir("/proc") if p.isdigit()])
+
+    before = host_processes()
+    code = """
+import os, time
+children = 0
+try:
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        children += 1
+except OSError as exc:
+    print("stopped after", children, type(exc).__name__)
+"""
+    out, error = _run_in_sandbox(code, sandbox_max_processes=32)
+    assert "stopped after" in out, (out, error)
+    children = int(out.split("stopped after")[1].split()[0])
+    assert 0 < children < 32
+    # the sandbox is gone with the kernel: its sleeping children too
+    for _ in range(50):
+        if host_processes() <= before + 5:
+            break
+        import time
+
+        time.sleep(0.2)
+    assert host_processes() <= before + 5
+
+
+def test_memory_limit_turns_a_bomb_into_a_memory_error():
+    out, error = _run_in_sandbox("x = bytearray(6 * 1024 ** 3)", sandbox_memory_mb=1024)
+    assert error == "MemoryError"
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_autograde_from_the_course_root_is_sandboxed(tmp_path):
+    """A TA who runs stock ``nbgrader autograde`` gets the sandbox through nbgrader_config.py."""
+    course = course_copy(tmp_path / "course")
+    source, release = notebooks(course)
+    values = {"COURSE": course, "HOME": os.path.expanduser("~"), "PORT": 9, "HOST_IP": "127.0.0.1"}
+    write_submission(course, "ta_run", corpus.hostile_notebook("file_access", source, release, **values))
+    env = tool_environment(PYTHONPATH="")
+    for args in (["generate_assignment", ASSIGNMENT_ID, "--force"],
+                 ["autograde", ASSIGNMENT_ID, "--student", "ta_run", "--force"]):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    notebook = nbformat.read(course / "autograded" / "ta_run" / ASSIGNMENT_ID / NOTEBOOK_FILE, as_version=4)
+    assert notebook.metadata["autograder"]["sandboxed"] is True
+    text = nbformat.writes(notebook)
+    assert "SAFE read" in text and "LEAK" not in text
+
+
+@pytest.mark.slow
+def test_without_bwrap_grading_goes_on_and_says_so_loudly(tmp_path):
+    course = course_copy(tmp_path / "course")
+    source, release = notebooks(course)
+    write_submission(course, "nobwrap", corpus.correct_notebook(source, release))
+    env = tool_environment(PYTHONPATH=str(course))
+    env["PATH"] = str(Path(sys.executable).parent)  # bwrap (in /usr/bin) cannot be found
+    done = subprocess.run([sys.executable, "-m", "autograder.grade", "--course-root", str(course), "--no-progress",
+                           "--no-feedback", "--workers", "1", "--cell-timeout", "30"], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "GRADING WITHOUT A SANDBOX" in done.stderr
+    notebook = nbformat.read(course / "autograded" / "nobwrap" / ASSIGNMENT_ID / NOTEBOOK_FILE, as_version=4)
+    assert notebook.metadata["autograder"]["sandboxed"] is False
+    assert "graded" in done.stdout
