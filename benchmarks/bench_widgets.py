@@ -82,7 +82,7 @@ def stepper_row(w, name, stepper, figure_label, repeats):
     rebuilt, _ = _median_ms([rebuild] * len(steps))
     return Row(name=name, unit="ms", value=redraw, baseline_name="rebuild figure from scratch",
                baseline_value=rebuilt, runs=len(steps), samples=samples,
-               note="steps precomputed; a step change only redraws")
+               note="states computed once and cached; a step change only redraws")
 
 
 def run(repeats):

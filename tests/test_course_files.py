@@ -148,7 +148,7 @@ def test_release_is_self_contained():
     for relative in re.findall(r'"((?:data|images)/[^"]+)"', code):
         assert (RELEASE_DIR / relative).is_file(), f"the notebook opens {relative}, which release/ lacks"
         assert not (RELEASE_DIR / relative).is_symlink()
-    for module in re.findall(r"^from (\w+) import", code, re.M):
+    for module in re.findall(r"^\s*from (\w+) import", code, re.M):
         if module.startswith("lab5"):
             assert (RELEASE_DIR / f"{module}.py").is_file(), f"release/ lacks the module {module}"
 

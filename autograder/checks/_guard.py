@@ -244,17 +244,15 @@ def _differences_from_snapshot():
     return sorted(set(changed))
 
 
-def problems(reference=None):
+def problems():
     """Everything that differs from a pristine interpreter; ``[]`` when the environment is intact.
 
-    ``reference`` (fingerprints) is for tests; by default the first call asks a fresh interpreter
-    and later calls compare object identities with the snapshot taken then.
+    The first call in a process asks a fresh interpreter; later calls compare object identities
+    with the snapshot taken then.
     """
     found = list(_state.recorded)
     for invariant in _state.invariants:
         found.extend(invariant())
-    if reference is not None:
-        return found + _differences_from(reference)
     if _state.snapshot is None:
         try:
             changed = _differences_from(fresh_fingerprints())

@@ -17,6 +17,7 @@ Plots are rendered by matplotlib (Agg) into PNG images shown by ``ipywidgets.Ima
 Jupyter extension is needed. Each widget keeps one figure and only updates its artists when a
 control changes, so a redraw stays fast.
 """
+import contextlib
 import html
 import inspect
 import io
@@ -198,8 +199,12 @@ def _as_array(value, what, shape, integer=False):
 
 
 def _call_quietly(function, *args, **kwargs):
-    """Call a student's function with its warnings silenced (a widget callback has no cell to print to)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
+    """Call a student's function with its warnings and prints silenced.
+
+    A widget callback has no cell to print to: debugging prints would pile up in Lab's log
+    console, once per slider change.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         return function(*args, **kwargs)
 
