@@ -66,6 +66,8 @@ MODULE_IMPORTS = {
     "multiprocessing": ("kernel-exit", "imports `multiprocessing` (starts processes outside the grader's control)"),
     "unittest.mock": ("patches-library", "imports `unittest.mock` (replaces functions at run time)"),
 }
+# Pieces of paths that only the grading setup has any business with.
+GRADING_FILES = ("gradebook", "nbgrader_config", "autograded/", "submitted/", "source/lab5", "release/lab5")
 HARMLESS_MAGICS = {"matplotlib", "time", "timeit", "config", "load_ext", "autoreload", "pylab", "pip", "who", "whos", "precision"}
 
 
@@ -83,6 +85,14 @@ class Finding:
     def describe(self):
         where = f"cell {self.cell}" + (f" ({self.grade_id})" if self.grade_id else "") + (f", line {self.line}" if self.line else "")
         return f"{where}: {self.reason}" + (f"\n    {self.code}" if self.code else "")
+
+    @property
+    def message(self):
+        """One line for reports: where, why, and the code concerned."""
+        return self.describe().replace("\n    ", ": ")
+
+    def __str__(self):
+        return self.message
 
 
 # --------------------------------------------------------------------------- static scan
@@ -238,6 +248,9 @@ class _Scanner(ast.NodeVisitor):
     def visit_Constant(self, node):
         if isinstance(node.value, str) and "autograder" in node.value:
             self.add(node, "grading-package", "mentions the instructor-only grading package `autograder` in a string")
+        elif isinstance(node.value, str) and any(marker in node.value for marker in GRADING_FILES):
+            self.add(node, "grading-files", "names a file of the grading setup (gradebook, nbgrader configuration, "
+                                            "other submissions or the instructor's notebook)")
 
 
 def _calls_get_ipython(node):

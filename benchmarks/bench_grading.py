@@ -139,7 +139,7 @@ def run(repeats):
                 "stock nbgrader, sequential (scaled)", stock_total, runs=1,
                 note=f"class throughput {stock_total / ours:.2f}x stock"),
         ]
-        correct = _only_correct(source, release, 2 * cores)
+        correct = _only_correct(source, release, 3 * cores)
         counts = [1]
         while counts[-1] * 2 <= cores:
             counts.append(counts[-1] * 2)

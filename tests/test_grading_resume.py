@@ -103,7 +103,7 @@ def test_a_failed_regrade_never_keeps_the_old_score(tmp_path):
     assert "invalid JSON" in invalid["status_detail"]
     assert "sam" not in submission_counts(course)
     assert invalid["raw_score"] == 0.0
-    assert not (course / "autograded" / "sam").exists()
+    assert not (course / "autograded" / "sam" / ASSIGNMENT_ID).exists()
 
     # 3. the new version is graded again, then nbgrader itself refuses the next one (saved by a
     #    newer nbgrader): the grader's own failure must not leave the earlier score standing either

@@ -202,5 +202,4 @@ def graded_check(function):
             # Raised here, outside the except blocks, so no chained traceback reaches the student.
             raise failure_class(failure)
 
-    check.__wrapped_check__ = function
     return check

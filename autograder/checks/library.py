@@ -37,7 +37,7 @@ def best_kmeans_sse(X, k):
 def check_kmeans_sklearn(kmeans):
     """``kmeans`` is a KMeans with 3 clusters fitted on the lab's X and converged (labels = nearest centre,
     centres = means of their points). Any converged solution is accepted."""
-    ensure(type(kmeans) is KMeans, "kmeans should be a scikit-learn KMeans object (not a subclass).", got=kind(kmeans),
+    ensure(type(kmeans) is KMeans, "kmeans should be a scikit-learn KMeans object.", got=kind(kmeans),
            hint="kmeans.fit(X) returns the fitted model; kmeans.predict(X) returns labels" if isinstance(kmeans, np.ndarray) else None)
     ensure(kmeans.n_clusters == 3, "kmeans should have 3 clusters.", got=f"n_clusters={kmeans.n_clusters}")
     ensure(hasattr(kmeans, "cluster_centers_"), "kmeans has not been fitted.", hint="call kmeans.fit(X)")
@@ -94,7 +94,7 @@ def check_em_convergence(gmm):
     """``gmm`` is a 3-component GaussianMixture fitted on the lab's X, converged and a valid mixture (weights
     positive summing to 1, covariances symmetric positive definite) at a fixed point of EM. The true
     means are not demanded: a random start may end in another optimum."""
-    ensure(type(gmm) is GaussianMixture, "gmm should be a scikit-learn GaussianMixture (not a subclass).", got=kind(gmm))
+    ensure(type(gmm) is GaussianMixture, "gmm should be a scikit-learn GaussianMixture.", got=kind(gmm))
     ensure(gmm.n_components == 3, "gmm should have 3 components.", got=f"n_components={gmm.n_components}")
     ensure(hasattr(gmm, "means_"), "gmm has not been fitted.", hint="call gmm.fit(X)")
     ensure(bool(getattr(gmm, "converged_", False)), "gmm has not converged.",

@@ -12,6 +12,7 @@ import copy
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
 import traceback
@@ -58,6 +59,7 @@ class ResultRecord:
     findings: list = field(default_factory=list)  # integrity findings (strings)
     sandboxed: bool = False
     seconds: float = 0.0
+    worker: str = ""  # host:pid of the process that graded it
     submission_sha: str = ""
     timestamp: str = ""
     autograded_notebook: str = field(default="", repr=False)
@@ -135,7 +137,7 @@ def grade_submission(job):
 
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy session notes from nbgrader's API
     started = time.monotonic()
-    record = ResultRecord(student_id=job.student_id, status=ERROR,
+    record = ResultRecord(student_id=job.student_id, status=ERROR, worker=f"{socket.gethostname()}:{os.getpid()}",
                           submission_sha=job.submission_sha, timestamp=job.timestamp)
     course_root = Path(job.course_root).resolve()
     scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.student_id}-"))

@@ -1,0 +1,8 @@
+"""The grading sandbox: every autograding kernel runs under bubblewrap with resource limits.
+
+- ``launch.py``: the launcher (standard library only) that starts a kernel inside ``bwrap``;
+- ``kernel.py``: the jupyter_client kernel manager that uses it (unix-socket transport);
+- ``execute.py``: nbgrader's Execute preprocessor hardened for untrusted notebooks (crash,
+  timeout and flood survival, tampering guard), configured in ``nbgrader_config.py``;
+- ``guard.py``: the kernel-side code of the tampering guard (sent to the kernel as source).
+"""

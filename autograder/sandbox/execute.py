@@ -93,9 +93,12 @@ class GuardedExecute(Execute):
             used = self._output_chars.get(cell_index, 0) + size
             self._output_chars[cell_index] = used
             if used > self.max_cell_output_chars:
-                if cell_index not in self._truncated:
-                    self._truncated.add(cell_index)
-                    outs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                # One note per stream: a dropped stderr message leaves a stderr note, so a test cell
+                # that wrote to stderr still fails as nbgrader's rule says.
+                stream = content.get("name", "stdout") if msg.get("msg_type") == "stream" else "stdout"
+                if (cell_index, stream) not in self._truncated:
+                    self._truncated.add((cell_index, stream))
+                    outs.append(NotebookNode(output_type="stream", name=stream, text=(
                         f"\n[grader: output beyond {self.max_cell_output_chars} characters was dropped]\n")))
                 return None
         return super().output(outs, msg, display_id, cell_index)

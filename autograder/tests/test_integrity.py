@@ -29,6 +29,8 @@ TAMPERING = [
     ("get_ipython().events.register('pre_run_cell', print)", "ipython-hooks", "get_ipython"),
     ("import inspect\nframe = inspect.currentframe().f_back", "introspection", "f_back"),
     ("import sys\nsys.stderr = open('/dev/null', 'w')", "patches-library", "sys.stderr"),
+    ("text = open('/course/source/lab5/lab5-mixture-models.ipynb').read()", "grading-files", "instructor's notebook"),
+    ("import glob\nothers = glob.glob('/course/submitted/*/lab5/*.ipynb')", "grading-files", "other submissions"),
 ]
 
 
@@ -87,6 +89,9 @@ def test_notebook_scan_reads_student_cells_and_test_outputs_but_not_test_sources
     assert not any(f.cell == 2 and f.kind == "grading-package" for f in findings)  # test cell sources are ours
     report = format_report(findings)
     assert "cell 1 (e_step), line 3" in report and "np.allclose = lambda" in report
+    # One line per finding for the class report (autograder.grade uses str(finding)).
+    line = str(findings[kinds.index((1, "patches-library"))])
+    assert "\n" not in line and "numpy.allclose" in line and line.startswith("cell 1 (e_step), line 3")
 
 
 def test_the_course_notebook_itself_is_clean():
