@@ -6,13 +6,14 @@ from the release like the demo class) is graded in a private copy of the course 
 same run, is stock nbgrader as an instructor scripts it without our command: one
 ``nbgrader autograde lab5 --student S`` process per student, one after another, with the
 lead's nbgrader configuration *without* our SANDBOX section (stock Execute, no sandbox). The
-baseline runs on a sample of the class with the same mix (``BENCH_GRADING_STOCK_SAMPLE``,
-default 8) and is scaled to the class size: its cost per student does not depend on the others.
+baseline is timed on a sample holding every kind of submission and scaled to the class kind by
+kind: stock grading of one student does not depend on the others.
 
 The scaling rows grade the same 2 x cores correct submissions with 1, 2, 4, ... workers (up to
 the cores): near-linear scaling shows as seconds per submission falling with the worker count.
 
-Environment: BENCH_GRADING_CLASS_SIZE (default 40), BENCH_GRADING_STOCK_SAMPLE (default 8),
+Environment: BENCH_GRADING_CLASS_SIZE (default 40), BENCH_GRADING_STOCK_SAMPLE (default 8: a third of it
+correct submissions, 2 buggy, 1 of every other kind),
 BENCH_GRADING_CELL_TIMEOUT (default 30 s; the hostile loops cost this much each).
 """
 import os
@@ -93,23 +94,42 @@ def time_ours(students, workers, cell_timeout, scratch):
 
 
 def time_stock(students, cell_timeout, scratch):
+    """Seconds of one ``nbgrader autograde --student`` process per student (stock config, no sandbox)."""
     course = _course_with(students, Path(tempfile.mkdtemp(dir=scratch)) / "course", stock=True)
     env = tool_environment(PYTHONPATH=str(course))
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT_ID, "--force",
                     "--log-level=ERROR"], cwd=course, env=env, check=True, capture_output=True)
-    started = time.perf_counter()
+    seconds = {}
     for student in students:
+        started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT_ID, "--student", student,
                         "--force", "--log-level=ERROR", f"--Execute.timeout={cell_timeout}"],
                        cwd=course, env=env, capture_output=True, timeout=1800)
-    return time.perf_counter() - started
+        seconds[student] = time.perf_counter() - started
+    return seconds
 
 
-def _sample(students, n):
-    """Every k-th student, so the sample keeps the class's mix."""
-    names = sorted(students)
-    step = max(1, len(names) // n)
-    return {name: students[name] for name in names[::step][:n]}
+def kind_of(student):
+    return student.split("-", 1)[1]
+
+
+def stratified_sample(students, per_kind):
+    """Up to ``per_kind[kind]`` (default 1) students of every kind: correct, buggy, unanswered, each attack."""
+    sample, taken = {}, {}
+    for name in sorted(students):
+        kind = kind_of(name)
+        if taken.get(kind, 0) < per_kind.get(kind, 1):
+            sample[name] = students[name]
+            taken[kind] = taken.get(kind, 0) + 1
+    return sample
+
+
+def class_estimate(students, sample_seconds):
+    """Stock wall time for the whole class: each kind's mean time times its count in the class."""
+    by_kind = {}
+    for name, value in sample_seconds.items():
+        by_kind.setdefault(kind_of(name), []).append(value)
+    return sum(sum(by_kind[kind_of(n)]) / len(by_kind[kind_of(n)]) for n in students)
 
 
 def run(repeats):
@@ -125,16 +145,16 @@ def run(repeats):
 
         source, release = notebooks(base_course())
         students = synthetic_class(size, source, release)
-        sample = _sample(students, sample_size)
+        sample = stratified_sample(students, {"correct": max(1, sample_size // 3), "buggy": 2})
         # One class run each: a run is minutes long; the per-student numbers are medians of many.
         ours = time_ours(students, cores, cell_timeout, scratch)
-        stock_sample = time_stock(sample, cell_timeout, scratch)
-        stock_total = stock_sample / len(sample) * size
+        stock_seconds = time_stock(sample, cell_timeout, scratch)
+        stock_total = class_estimate(students, stock_seconds)
         rows = [
             Row(f"grading: {size}-submission class, s per submission ({cores} workers)", "s", ours / size,
-                "stock nbgrader autograde per student", stock_sample / len(sample), runs=1,
-                note=f"stock measured on {len(sample)} students of the same mix, scaled; hostile share "
-                     f"{dict(MIX)['hostile']:.0%}, cell timeout {cell_timeout} s"),
+                "stock nbgrader autograde per student", stock_total / size, runs=1,
+                note=f"stock timed on {len(sample)} students, at least one of each kind (correct, buggy, "
+                     f"unanswered, each attack), scaled by kind to the class; cell timeout {cell_timeout} s"),
             Row(f"grading: {size}-submission class, total wall time", "s", ours,
                 "stock nbgrader, sequential (scaled)", stock_total, runs=1,
                 note=f"class throughput {stock_total / ours:.2f}x stock"),

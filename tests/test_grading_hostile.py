@@ -77,7 +77,7 @@ def graded(tmp_path_factory, listening_port):
     hostile_course = course_copy(tmp_path_factory.mktemp("hostile") / "course")
     source, release = notebooks(hostile_course)
     values = {"COURSE": hostile_course, "HOME": os.path.expanduser("~"), "PORT": listening_port,
-              "HOST_IP": _host_ip()}
+              "HOST_IP": _host_ip(), "OTHER": "correct"}
     write_submission(hostile_course, "correct", corpus.correct_notebook(source, release))
     write_submission(hostile_course, "buggy", corpus.buggy_notebook(source, release))
     for name in corpus.HOSTILE:

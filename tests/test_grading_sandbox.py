@@ -145,18 +145,22 @@ def test_plain_nbgrader_autograde_from_the_course_root_is_sandboxed(tmp_path):
     """A TA who runs stock ``nbgrader autograde`` gets the sandbox through nbgrader_config.py."""
     course = course_copy(tmp_path / "course")
     source, release = notebooks(course)
-    values = {"COURSE": course, "HOME": os.path.expanduser("~"), "PORT": 9, "HOST_IP": "127.0.0.1"}
+    values = {"COURSE": course, "HOME": os.path.expanduser("~"), "PORT": 9, "HOST_IP": "127.0.0.1", "OTHER": "other"}
+    write_submission(course, "other", corpus.buggy_notebook(source, release))
     write_submission(course, "ta_run", corpus.hostile_notebook("file_access", source, release, **values))
     env = tool_environment(PYTHONPATH="")
     for args in (["generate_assignment", ASSIGNMENT_ID, "--force"],
+                 ["autograde", ASSIGNMENT_ID, "--student", "other", "--force"],
                  ["autograde", ASSIGNMENT_ID, "--student", "ta_run", "--force"]):
         done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course, env=env,
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
     notebook = nbformat.read(course / "autograded" / "ta_run" / ASSIGNMENT_ID / NOTEBOOK_FILE, as_version=4)
     assert notebook.metadata["autograder"]["sandboxed"] is True
-    text = nbformat.writes(notebook)
+    text = "".join(str(o.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
+                   for o in cell.get("outputs", []))
     assert "SAFE read" in text and "LEAK" not in text
+    assert f"SAFE read {course}/autograded/other/" in text  # another student's graded work exists, unseen
 
 
 @pytest.mark.slow

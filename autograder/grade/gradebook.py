@@ -7,7 +7,9 @@ writes results into the course gradebook (SQLite or PostgreSQL, nbgrader's ``db_
 transaction per student, with nbgrader's own scoring rule (``nbgrader.utils.determine_grade``).
 """
 import logging
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -36,6 +38,9 @@ def build_template_gradebook(course_root, destination):
 
     course_root = Path(course_root).resolve()
     destination = Path(destination)
+    bindir = str(Path(sys.executable).parent)  # nbgrader runs ``alembic`` by name
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
     with tempfile.TemporaryDirectory(prefix="lab5-template-") as scratch:
         scratch = Path(scratch)
         (scratch / "source").mkdir()

@@ -118,6 +118,15 @@ def scan_integrity(notebook):
     return [str(getattr(f, "message", None) or f) for f in findings]
 
 
+def quiet_nbgrader_warnings():
+    """nbgrader's gradebook API triggers harmless SQLAlchemy session warnings on every submission."""
+    try:
+        from sqlalchemy.exc import SAWarning
+    except ImportError:
+        return
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
 class _LogCapture(logging.Handler):
     def __init__(self):
         super().__init__(logging.INFO)
@@ -135,7 +144,7 @@ def grade_submission(job):
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy session notes from nbgrader's API
+    quiet_nbgrader_warnings()
     started = time.monotonic()
     record = ResultRecord(student_id=job.student_id, status=ERROR, worker=f"{socket.gethostname()}:{os.getpid()}",
                           submission_sha=job.submission_sha, timestamp=job.timestamp)

@@ -250,6 +250,9 @@ def grade_class(course_root=None, submissions=None, workers=None, scheduler=None
     from autograder.sandbox.kernel import UNSANDBOXED_WARNING, sandbox_problem
 
     echo = echo or (lambda message: print(message, file=sys.stderr, flush=True))
+    from autograder.grade.job import quiet_nbgrader_warnings
+
+    quiet_nbgrader_warnings()
     _tool_path()
     info = course_info(course_root or COURSE_ROOT, db_url)
     info.state_dir.mkdir(parents=True, exist_ok=True)

@@ -146,19 +146,29 @@ class GuardedExecute(Execute):
         var, token = f"_grader_done_{secrets.token_hex(6)}", secrets.token_hex(16)
         original = cell.source
         cell.source = f"{original}\n{var} = {token!r}\n"
+        # The check rides on the test's own execute request (one round trip): the kernel evaluates
+        # user_expressions only after the cell finished without an error.
+        send = self.kc.execute
+        self.kc.execute = lambda code, **kw: send(code, user_expressions={"t": f"globals().pop({var!r}, None)"}, **kw)
+        self._test_reply_expressions = None
         try:
             self.preprocess_cell(cell, resources, index)
         finally:
             cell.source = original
-        reply = self._silent("pass", {"t": f"globals().pop({var!r}, None)"})
-        got = reply.get("user_expressions", {}).get("t", {}).get("data", {}).get("text/plain")
-        finished = got == repr(token)
+            if self.kc is not None and "execute" in vars(self.kc):
+                del self.kc.execute
+        answer = (self._test_reply_expressions or {}).get("t", {})
+        finished = answer.get("status") == "ok" and answer.get("data", {}).get("text/plain") == repr(token)
         has_error = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
         if not finished and not has_error:
             cell.outputs.append(_error_output(
                 "GraderError", "this test did not run to its end, but no error was reported: "
                                "the submission interfered with the kernel (scored as failed)"))
             self._note(FLAGGED, f"cell {grade_id}: test did not complete but reported no error")
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        self._test_reply_expressions = kwargs["execute_reply"]["content"].get("user_expressions")
 
     # ---- main loop -----------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
@@ -175,23 +185,31 @@ class GuardedExecute(Execute):
             self.log.warning(UNSANDBOXED_WARNING.format(why=self._sandbox_problem))
         self._deadline = time.monotonic() + self.notebook_timeout
         stopped = None  # why the remaining cells are not run
-        with self.setup_kernel():
-            info_msg = self.wait_for_reply(self.kc.kernel_info())
-            self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-            if self.guard_tests:
-                self._install_guard()
-            for index, cell in enumerate(self.nb.cells):
-                if cell.cell_type != "code":
-                    continue
-                if stopped is None and time.monotonic() >= self._deadline:
-                    stopped = f"the notebook reached its {self.notebook_timeout} s time limit"
-                    self._note(TIMED_OUT, stopped)
+        cells_done = False
+        try:
+            with self.setup_kernel():
+                info_msg = self.wait_for_reply(self.kc.kernel_info())
+                self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+                if self.guard_tests:
+                    self._install_guard()
+                for index, cell in enumerate(self.nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    if stopped is None and time.monotonic() >= self._deadline:
+                        stopped = f"the notebook reached its {self.notebook_timeout} s time limit"
+                        self._note(TIMED_OUT, stopped)
+                    if stopped is not None:
+                        cell.outputs = [_error_output("NotRun", f"not run: {stopped}")]
+                        continue
+                    stopped = self._run_cell_safely(cell, resources, index)
+                cells_done = True
                 if stopped is not None:
-                    cell.outputs = [_error_output("NotRun", f"not run: {stopped}")]
-                    continue
-                stopped = self._run_cell_safely(cell, resources, index)
-            if stopped is not None:
-                self._shutdown_now()
+                    self._shutdown_now()
+        except Exception as exc:
+            if not cells_done:  # the kernel never started, or the grader itself failed: nbgrader reports it
+                raise
+            # Every cell has its result; only shutting the kernel down went wrong.
+            self._note(GRADED, f"note: the kernel did not shut down cleanly ({type(exc).__name__})")
         self.set_widgets_metadata()
         if self._repaired:
             self._note(FLAGGED, f"the submission changed the kernel's machinery "
@@ -227,6 +245,12 @@ class GuardedExecute(Execute):
             why = f"cell {label} ran past its time limit and did not stop when interrupted"
             cell.outputs.append(_error_output("CellTimeoutError", why))
             self._note(TIMED_OUT, f"{why} ({type(exc).__name__})")
+            return why
+        except Exception as exc:  # e.g. forked copies of the kernel garbling its messages
+            why = (f"grading stopped in cell {label}: the kernel's messages could no longer be trusted "
+                   f"({type(exc).__name__}: {str(exc)[:100]})")
+            cell.outputs.append(_error_output("KernelFailed", why))
+            self._note(CRASHED, why)
             return why
 
     def _shutdown_now(self):

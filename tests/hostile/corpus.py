@@ -1,9 +1,10 @@
 """The hostile submission corpus: lab5 notebooks that attack the grader, and invalid uploads.
 
 Each hostile submission is the reference answer with one snippet (``snippets/*.py``) put at
-the top of one solution cell. ``{MARK}``-style placeholders are filled in by the test (the
-course folder to spy on, a local TCP port). The invalid uploads are bytes written as an LMS
-download would hold them.
+the top of one solution cell (``tamper_in_function``: inside the graded function's body).
+Placeholders are filled in by the test: ``{COURSE}`` (the course folder to spy on), ``{HOME}``,
+``{OTHER}`` (another student's id), ``{PORT}`` and ``{HOST_IP}`` (a TCP server the test runs on
+this machine). The invalid uploads are bytes laid out as an LMS download would hold them.
 """
 import json
 from pathlib import Path
