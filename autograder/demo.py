@@ -2,14 +2,14 @@
 
 1. make a working copy of the course in ``output/demo/course`` (SQLite gradebook inside it);
 2. generate the student version (``nbgrader generate_assignment``);
-3. collect the demo submissions from ``demo/submissions/`` into ``submitted/``;
-4. autograde them (``nbgrader autograde``), write feedback HTML (``nbgrader generate_feedback``);
-5. export the grades CSV (``nbgrader export``) and print a per-student summary, part by part.
+3. grade the demo class in ``demo/submissions/`` with the course's grading command
+   (``autograder.grade``: import, sandboxed parallel autograding, feedback HTML without hidden
+   tests, grades CSV with a status column, instructor report);
+4. print a per-student summary, part by part, read back from the gradebook.
 
 The repository itself is never modified, so the demo can be run again at any time.
 """
 import argparse
-import csv
 import shutil
 import subprocess
 import sys
@@ -47,18 +47,6 @@ def nbgrader(course, *args):
     subprocess.run(nbgrader_command(*args, "--log-level=WARN"), cwd=course, check=True, env=tool_environment())
 
 
-def collect_submissions(course, submissions_dir):
-    """Copy ``<student>/lab5-mixture-models.ipynb`` folders into nbgrader's ``submitted/`` layout."""
-    students = []
-    for notebook in sorted(Path(submissions_dir).glob(f"*/{NOTEBOOK_FILE}")):
-        student = notebook.parent.name
-        target = course / "submitted" / student / ASSIGNMENT_ID / NOTEBOOK_FILE
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(notebook, target)
-        students.append(student)
-    return students
-
-
 def autograded_cell_ids(notebook_path):
     """grade_ids of the autograded test cells, in notebook order."""
     import nbformat
@@ -87,10 +75,10 @@ def scores_by_part(course):
     return results
 
 
-def format_summary(results):
-    """A plain-text table: one row per student, one column per graded part, then the total."""
+def format_summary(results, statuses):
+    """A plain-text table: one row per student, one column per graded part, the total and the status."""
     parts = list(next(iter(results.values())).keys()) if results else []
-    header = ["student"] + parts + ["autograded"]
+    header = ["student"] + parts + ["autograded", "status"]
     rows = [header]
     for student in sorted(results):
         cells = [student]
@@ -100,6 +88,7 @@ def format_summary(results):
         total = sum(s for s, _ in results[student].values())
         total_max = sum(m for _, m in results[student].values())
         cells.append(f"{total:g}/{total_max:g}")
+        cells.append(statuses.get(student, "?"))
         rows.append(cells)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
@@ -115,18 +104,18 @@ def run_demo(output=DEFAULT_OUTPUT, submissions_dir=DEMO_SUBMISSIONS_DIR):
     course.mkdir(parents=True)
     scratch_course(course)
 
+    from autograder.grade import grade_class
+
     started = time.perf_counter()
     nbgrader(course, "generate_assignment", ASSIGNMENT_ID, "--force")
-    students = collect_submissions(course, submissions_dir)
-    for student in students:
-        nbgrader(course, "db", "student", "add", student)
-    nbgrader(course, "autograde", ASSIGNMENT_ID, "--force")
-    nbgrader(course, "generate_feedback", ASSIGNMENT_ID, "--force")
+    print(f"$ ./course grade {submissions_dir}", flush=True)
+    records = grade_class(course, submissions=submissions_dir, output_dir=output)
+    statuses = {record.student_id: record.status for record in records}
+    students = sorted(statuses)
     grades_csv = output / "grades.csv"
-    nbgrader(course, "export", f"--to={grades_csv}")
 
     results = scores_by_part(course)
-    summary = format_summary(results)
+    summary = format_summary(results, statuses)
     (output / "summary.txt").write_text(summary + "\n")
     feedback = sorted(course.glob(f"feedback/*/{ASSIGNMENT_ID}/*.html"))
     print()
@@ -134,16 +123,11 @@ def run_demo(output=DEFAULT_OUTPUT, submissions_dir=DEMO_SUBMISSIONS_DIR):
     print()
     print(f"graded {len(students)} demo submissions in {time.perf_counter() - started:.0f} s")
     print(f"grades:   {grades_csv}")
+    print(f"report:   {output / 'report.html'}")
     print(f"feedback: {course / 'feedback'}/<student>/{ASSIGNMENT_ID}/ ({len(feedback)} HTML files)")
     print(f"gradebook: {course / 'gradebook.db'}")
     return {"course": course, "grades_csv": grades_csv, "feedback": feedback, "results": results,
-            "students": students}
-
-
-def read_grades_csv(path):
-    """The exported grades as a list of dicts (nbgrader's CSV columns)."""
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+            "students": students, "statuses": statuses, "report": output / "report.html"}
 
 
 def main(argv=None):

@@ -101,6 +101,8 @@ def test_demo_writes_grades_and_feedback_that_match_the_gradebook(demo_run):
             submission = gradebook.find_submission(ASSIGNMENT_ID, student)
             assert float(rows[student]["raw_score"]) == pytest.approx(submission.score)
             assert float(rows[student]["max_score"]) == pytest.approx(submission.max_score)
+            assert rows[student]["status"] == demo_run["statuses"][student] == "graded"
+    assert demo_run["report"].is_file()
     feedback = {path.parts[-3] for path in demo_run["feedback"]}
     assert feedback == set(demo_run["students"])
     for path in demo_run["feedback"]:
