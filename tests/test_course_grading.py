@@ -108,6 +108,7 @@ def test_demo_writes_grades_and_feedback_that_match_the_gradebook(demo_run):
     for path in demo_run["feedback"]:
         html = path.read_text()
         assert "BEGIN HIDDEN TESTS" not in html and "from autograder" not in html, f"{path} shows hidden tests"
+        assert "_grader_done_" not in html, f"{path} shows the grader's own completion marker"
 
 
 def test_demo_scores_follow_each_students_mistakes(demo_run):

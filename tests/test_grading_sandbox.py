@@ -1,5 +1,6 @@
 """The grading kernel's sandbox, on real kernels: isolation, limits, and the course config hook."""
 import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -42,7 +43,9 @@ def _run_in_sandbox(code, timeout=60, **limits):
             kc.stop_channels()
             await km.shutdown_kernel(now=True)
 
-    return asyncio.run(main())
+    # A fresh thread has no event loop of its own yet, whatever other tests left running here.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture(autouse=True, scope="module")

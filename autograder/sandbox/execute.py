@@ -157,6 +157,11 @@ class GuardedExecute(Execute):
             cell.source = original
             if self.kc is not None and "execute" in vars(self.kc):
                 del self.kc.execute
+        # A traceback quotes the lines around the failing one: keep the grader's line out of it.
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = ["\n".join(line for line in entry.split("\n") if var not in line)
+                                       for entry in output.get("traceback", [])]
         answer = (self._test_reply_expressions or {}).get("t", {})
         finished = answer.get("status") == "ok" and answer.get("data", {}).get("text/plain") == repr(token)
         has_error = any(o.get("output_type") == "error" for o in cell.get("outputs", []))

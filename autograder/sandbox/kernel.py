@@ -91,3 +91,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not restart and self._sockdir:
             shutil.rmtree(self._sockdir, ignore_errors=True)
             self._sockdir = None
+
+    # AsyncKernelManager binds the public name to the base class's function: rebind it to ours.
+    cleanup_resources = _async_cleanup_resources

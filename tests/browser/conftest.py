@@ -106,12 +106,12 @@ def wait_for_server(url, process, timeout=SERVER_START_TIMEOUT):
     raise TimeoutError(f"jupyter lab did not answer {url} within {timeout} s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_tmp(tmp_path_factory):
     return tmp_path_factory.mktemp("browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_root(browser_tmp):
     """The Lab's root: the release files, the widget module under test, and two notebooks.
 
@@ -133,7 +133,7 @@ def lab_root(browser_tmp):
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(browser_tmp, lab_root):
     """A real JupyterLab server on 127.0.0.1 with its own settings, workspaces and home."""
     home = browser_tmp / "home"
@@ -176,7 +176,7 @@ def lab_server(browser_tmp, lab_root):
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_context(browser_tmp):
     """Debian chromium driven by Playwright, with a fresh user-data-dir."""
     from playwright.sync_api import sync_playwright
@@ -213,7 +213,7 @@ def page(request, browser_context, screenshots):
     page.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def screenshots():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
