@@ -36,7 +36,7 @@ c.IgnorePattern.pattern = r"(?i)warning"
 # default: Autograde.exclude_overwriting stays empty), so a submission cannot replace the data,
 # the images or the widget module.
 
-# ==== SANDBOX (owned by the grading engineer; autograder/sandbox, autograder/grade) ==========
+# ==== SANDBOX (code in autograder/sandbox and autograder/grade) ================================
 # Every kernel nbgrader starts to autograde from this course root runs in a bubblewrap sandbox
 # (no network, read-only system, no view of source/, the gradebook, other students or home
 # folders; memory, CPU and process limits), survives crashes/timeouts/floods, and has its test
