@@ -1,4 +1,6 @@
 """The lab's Gaussian mixture (the parameters of section 1.1) and its fixed data set."""
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +31,6 @@ def write_lab_points(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # np.savez writes a zip whose entries carry the current time: fix it so the file is reproducible.
-    import zipfile
-    import io
-
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, array in (("X", X), ("z", z)):
             buffer = io.BytesIO()

@@ -1,7 +1,6 @@
 """The course directory's promises that need no kernel: notebook hygiene, contract, leaks, environment."""
 import ast
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -9,7 +8,6 @@ import pytest
 
 from autograder import lab
 from autograder.course import (
-    ASSIGNMENT_ID,
     COURSE_ROOT,
     GRADED_FUNCTIONS,
     NOTEBOOK_FILE,
