@@ -63,20 +63,23 @@ def generate_release(course_root):
     return Path(course_root) / "release" / ASSIGNMENT_ID
 
 
-def execute_notebook(notebook_path, timeout=120):
-    """Execute a notebook in its own folder with a real kernel; returns the executed notebook."""
+def execute_notebook(notebook_path, timeout=120, workdir=None, execution="solutions"):
+    """Execute a notebook with a real kernel (in its own folder, or ``workdir``); returns it executed.
+
+    ``execution`` is what the kernel sees as NBGRADER_EXECUTION: any value makes it a headless run,
+    like nbgrader's own, so the notebook skips its live widgets (whose outputs would only be
+    random model ids without a browser).
+    """
     from nbclient import NotebookClient
 
     notebook = nbformat.read(notebook_path, as_version=4)
     env_path = os.pathsep.join(filter(None, [str(COURSE_ROOT), os.environ.get("PYTHONPATH", "")]))
     saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "NBGRADER_EXECUTION")}
     os.environ["PYTHONPATH"] = env_path  # hidden-test cells import autograder.checks
-    # A headless run, like nbgrader's own: the notebook then skips its live widgets, whose
-    # outputs would only be random model ids without a browser.
-    os.environ["NBGRADER_EXECUTION"] = "solutions"
+    os.environ["NBGRADER_EXECUTION"] = execution
     try:
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(Path(notebook_path).parent)}}).execute()
+                       resources={"metadata": {"path": str(workdir or Path(notebook_path).parent)}}).execute()
     finally:
         for name, value in saved.items():
             if value is None:

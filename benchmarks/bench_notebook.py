@@ -3,35 +3,20 @@
 Both run in a real kernel with the inline backend (as nbgrader runs them), from a folder holding
 the lab's data and image. The reference runs with its hidden tests, as the autograder runs it.
 """
-import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
-from autograder.course import COURSE_ROOT, NOTEBOOK_FILE, SOURCE_DIR
-from benchmarks.harness import Row, median_of
+from autograder.course import NOTEBOOK_FILE, SOURCE_DIR
+from autograder.regenerate import execute_notebook
+from benchmarks.harness import Row, median_of, seconds
 
 SHEET_AS_WRITTEN = Path(__file__).with_name("sheet_as_written.ipynb")
 
 
 def run_headless(notebook_path, workdir, timeout=1200):
-    """Seconds to execute ``notebook_path`` in ``workdir`` with a fresh kernel (as nbgrader does)."""
-    notebook = nbformat.read(notebook_path, as_version=4)
-    env = {"PYTHONPATH": str(COURSE_ROOT), "NBGRADER_EXECUTION": "autograde"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        started = time.perf_counter()
-        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(workdir)}}).execute()
-        return time.perf_counter() - started
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    """Seconds to execute ``notebook_path`` in ``workdir`` with a fresh kernel, as nbgrader runs it."""
+    return seconds(lambda: execute_notebook(notebook_path, timeout, workdir, execution="autograde"))
 
 
 def run(repeats):
