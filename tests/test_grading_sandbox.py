@@ -18,13 +18,13 @@ from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_en
 from autograder.sandbox.kernel import SandboxedKernelManager, sandbox_problem  # noqa: E402
 
 
-def _run_in_sandbox(code, timeout=60, **limits):
+def _run_in_sandbox(code, timeout=60, pythonpath=COURSE_ROOT, **limits):
     """Execute ``code`` in a fresh sandboxed kernel; return (stdout text, error name or None)."""
 
     async def main():
         workdir = tempfile.mkdtemp(prefix="sandbox-test-")
         km = SandboxedKernelManager(kernel_name="python3", **limits)
-        await km.start_kernel(cwd=workdir, env=dict(os.environ, PYTHONPATH=str(COURSE_ROOT)))
+        await km.start_kernel(cwd=workdir, env=dict(os.environ, PYTHONPATH=str(pythonpath)))
         kc = km.client()
         kc.start_channels()
         try:
@@ -136,6 +136,23 @@ except OSError as exc:
 
         time.sleep(0.2)
     assert host_processes() <= before + 5
+
+
+def test_kernel_imports_the_graded_courses_package_not_the_rest_of_that_course(tmp_path):
+    """A course in a hidden folder (here /tmp) graded by this repository's grader: the kernel
+    imports that course's ``autograder`` (the one its nbgrader_config.py puts on PYTHONPATH) and
+    sees nothing else of it."""
+    course = course_copy(tmp_path / "course")
+    (course / "gradebook.db").write_text("not for students")
+    code = f"""
+import os, autograder.checks
+print("package:", os.path.dirname(autograder.__file__))
+print("course:", sorted(os.listdir({str(course)!r})))
+"""
+    out, error = _run_in_sandbox(code, pythonpath=course)
+    assert error is None, out
+    assert f"package: {course / 'autograder'}" in out
+    assert "course: ['autograder']" in out
 
 
 def test_memory_limit_turns_a_bomb_into_a_memory_error():

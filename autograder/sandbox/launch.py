@@ -122,6 +122,23 @@ def _under(path, folder):
         return False
 
 
+def grading_packages(pythonpath=None):
+    """The ``autograder`` packages the kernel may import: ours and each PYTHONPATH entry's.
+
+    The course's nbgrader_config.py puts *its* root on the kernel's PYTHONPATH; when that course
+    lives in a hidden folder (a course copy under /tmp, a TA's course under /home) and is not the
+    course this launcher belongs to, only its ``autograder`` package is put back, never the rest
+    of that course (source/, the gradebook, submissions).
+    """
+    pythonpath = os.environ.get("PYTHONPATH", "") if pythonpath is None else pythonpath
+    packages = [os.path.realpath(PACKAGE_ROOT)]
+    for entry in filter(None, pythonpath.split(os.pathsep)):
+        package = os.path.realpath(os.path.join(entry, "autograder"))
+        if os.path.isfile(os.path.join(package, "__init__.py")) and package not in packages:
+            packages.append(package)
+    return packages
+
+
 def bwrap_command(args, bwrap="bwrap"):
     """The bwrap argument list that runs ``args.command`` in the sandbox."""
     workdir = os.path.realpath(args.workdir)
@@ -140,7 +157,7 @@ def bwrap_command(args, bwrap="bwrap"):
         if not _under(folder, "/tmp") and os.path.isdir(folder):
             cmd += ["--tmpfs", folder]
     # Put back, read-only, what the kernel needs from the hidden folders.
-    for folder in python_dirs + [str(PACKAGE_ROOT)]:
+    for folder in python_dirs + grading_packages():
         if any(_under(folder, h) for h in hidden + ["/tmp", "/root", "/home", "/run"]):
             cmd += ["--ro-bind", folder, folder]
     cmd += ["--bind", workdir, workdir, "--bind", sockdir, sockdir]
