@@ -5,15 +5,19 @@ from the release like the demo class) is graded in a private copy of the course 
 :func:`autograder.grade.grade_class` with one worker per core. The baseline, measured in the
 same run, is stock nbgrader as an instructor scripts it without our command: one
 ``nbgrader autograde lab5 --student S`` process per student, one after another, with the
-lead's nbgrader configuration *without* our SANDBOX section (stock Execute, no sandbox). The
-baseline is timed on a sample holding every kind of submission and scaled to the class kind by
-kind: stock grading of one student does not depend on the others.
+lead's nbgrader configuration *without* our SANDBOX section (stock Execute, no sandbox). By
+default the baseline grades the whole class; BENCH_GRADING_STOCK_SAMPLE=n times a sample holding
+every kind of submission instead and scales it to the class kind by kind (quicker, noisier).
+
+Both sides must agree before any time is reported: every correct submission gets full marks
+from both, and each correct, buggy or unanswered submission gets the same score per test from
+both (a grader that silently lost its hidden tests would otherwise look fast).
 
 The scaling rows grade the same 2 x cores correct submissions with 1, 2, 4, ... workers (up to
 the cores): near-linear scaling shows as seconds per submission falling with the worker count.
 
-Environment: BENCH_GRADING_CLASS_SIZE (default 40), BENCH_GRADING_STOCK_SAMPLE (default 8: a third of it
-correct submissions, 2 buggy, 1 of every other kind),
+Environment: BENCH_GRADING_CLASS_SIZE (default 40), BENCH_GRADING_STOCK_SAMPLE (default 0: the whole
+class; n: a sample of about n, a third of it correct submissions, 2 buggy, 1 of every other kind),
 BENCH_GRADING_CELL_TIMEOUT (default 30 s; the hostile loops cost this much each).
 """
 import os
@@ -90,11 +94,15 @@ def time_ours(students, workers, cell_timeout, scratch):
     errors = [r.student_id for r in records if r.status == "error"]
     if errors or len(records) != len(students):
         raise RuntimeError(f"benchmark class not graded: errors {errors}, {len(records)}/{len(students)}")
-    return elapsed
+    return elapsed, {r.student_id: {gid: score for gid, (score, _) in r.tests.items() if score is not None}
+                     for r in records}
 
 
 def time_stock(students, cell_timeout, scratch):
-    """Seconds of one ``nbgrader autograde --student`` process per student (stock config, no sandbox)."""
+    """Seconds of one ``nbgrader autograde --student`` process per student (stock config, no sandbox),
+    and the scores stock nbgrader stored."""
+    from course_copy import gradebook_scores
+
     course = _course_with(students, Path(tempfile.mkdtemp(dir=scratch)) / "course", stock=True)
     env = tool_environment(PYTHONPATH=str(course))
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT_ID, "--force",
@@ -106,7 +114,29 @@ def time_stock(students, cell_timeout, scratch):
                         "--force", "--log-level=ERROR", f"--Execute.timeout={cell_timeout}"],
                        cwd=course, env=env, capture_output=True, timeout=1800)
         seconds[student] = time.perf_counter() - started
-    return seconds
+    scores = {student: {gid: score for gid, score in tests.items() if score is not None}
+              for student, tests in gradebook_scores(course).items()}
+    return seconds, scores
+
+
+AGREEING_KINDS = ("correct", "buggy", "unanswered")  # the attacks are graded differently on purpose
+
+
+def check_agreement(ours, stock, full_marks):
+    """Raise unless correct submissions get full marks and both graders agree on the plain kinds."""
+    problems = []
+    for student, scores in stock.items():
+        if kind_of(student) not in AGREEING_KINDS:
+            continue
+        if ours.get(student) != scores:
+            differing = sorted(g for g in set(scores) | set(ours.get(student, {}))
+                               if scores.get(g) != ours.get(student, {}).get(g))
+            problems.append(f"{student}: ours and stock differ on {differing[:5]}")
+    for student, scores in ours.items():
+        if kind_of(student) == "correct" and sum(scores.values()) != full_marks:
+            problems.append(f"{student}: correct submission scored {sum(scores.values())} of {full_marks}")
+    if problems:
+        raise RuntimeError("graders disagree, timings would be meaningless: " + "; ".join(problems[:8]))
 
 
 def kind_of(student):
@@ -133,10 +163,10 @@ def class_estimate(students, sample_seconds):
 
 
 def run(repeats):
-    from course_copy import notebooks
+    from course_copy import autograded_points, notebooks
 
     size = int(os.environ.get("BENCH_GRADING_CLASS_SIZE", 40))
-    sample_size = int(os.environ.get("BENCH_GRADING_STOCK_SAMPLE", 8))
+    sample_size = int(os.environ.get("BENCH_GRADING_STOCK_SAMPLE", 0))
     cell_timeout = int(os.environ.get("BENCH_GRADING_CELL_TIMEOUT", 30))
     cores = os.cpu_count() or 1
     scratch = tempfile.mkdtemp(prefix="bench-grading-")
@@ -145,18 +175,23 @@ def run(repeats):
 
         source, release = notebooks(base_course())
         students = synthetic_class(size, source, release)
-        sample = stratified_sample(students, {"correct": max(1, sample_size // 3), "buggy": 2})
+        full_marks = autograded_points(source)
+        sample = (stratified_sample(students, {"correct": max(1, sample_size // 3), "buggy": 2})
+                  if sample_size else students)
         # One class run each: a run is minutes long; the per-student numbers are medians of many.
-        ours = time_ours(students, cores, cell_timeout, scratch)
-        stock_seconds = time_stock(sample, cell_timeout, scratch)
+        ours, our_scores = time_ours(students, cores, cell_timeout, scratch)
+        stock_seconds, stock_scores = time_stock(sample, cell_timeout, scratch)
+        check_agreement(our_scores, stock_scores, full_marks)
         stock_total = class_estimate(students, stock_seconds)
+        how = ("stock graded the whole class" if len(sample) == len(students) else
+               f"stock timed on {len(sample)} students, at least one of each kind (correct, buggy, "
+               "unanswered, each attack), scaled by kind to the class")
         rows = [
             Row(f"grading: {size}-submission class, s per submission ({cores} workers)", "s", ours / size,
                 "stock nbgrader autograde per student", stock_total / size, runs=1,
-                note=f"stock timed on {len(sample)} students, at least one of each kind (correct, buggy, "
-                     f"unanswered, each attack), scaled by kind to the class; cell timeout {cell_timeout} s"),
+                note=f"{how}; both gave the same scores; cell timeout {cell_timeout} s"),
             Row(f"grading: {size}-submission class, total wall time", "s", ours,
-                "stock nbgrader, sequential (scaled)", stock_total, runs=1,
+                "stock nbgrader, sequential" + ("" if len(sample) == len(students) else " (scaled)"), stock_total, runs=1,
                 note=f"class throughput {stock_total / ours:.2f}x stock"),
         ]
         correct = _only_correct(source, release, 3 * cores)
@@ -165,8 +200,11 @@ def run(repeats):
             counts.append(counts[-1] * 2)
         base = None
         for workers in counts:
-            samples = [time_ours(correct, workers, cell_timeout, scratch) / len(correct)
-                       for _ in range(max(1, min(repeats, 2)))]
+            samples = []
+            for _ in range(max(1, min(repeats, 2))):
+                elapsed, scores = time_ours(correct, workers, cell_timeout, scratch)
+                check_agreement(scores, {}, full_marks)
+                samples.append(elapsed / len(correct))
             value = sorted(samples)[len(samples) // 2]
             base = base or value
             rows.append(Row(f"grading scaling: {workers} worker(s), s per submission", "s", value,
@@ -180,4 +218,4 @@ def run(repeats):
 def _only_correct(source, release, n):
     import corpus
 
-    return {f"c{i:02d}": corpus.correct_notebook(source, release) for i in range(n)}
+    return {f"c{i:02d}-correct": corpus.correct_notebook(source, release) for i in range(n)}

@@ -1,6 +1,7 @@
 """The grading kernel's sandbox, on real kernels: isolation, limits, and the course config hook."""
 import asyncio
 import concurrent.futures
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import corpus  # noqa: E402
 from course_copy import course_copy, notebooks, write_submission  # noqa: E402
 
 from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment  # noqa: E402
+from autograder.checks._guard import UNVERIFIED  # noqa: E402
+from autograder.sandbox import pristine  # noqa: E402
 from autograder.sandbox.kernel import SandboxedKernelManager, sandbox_problem  # noqa: E402
 
 
@@ -153,6 +156,51 @@ print("course:", sorted(os.listdir({str(course)!r})))
     assert error is None, out
     assert f"package: {course / 'autograder'}" in out
     assert "course: ['autograder']" in out
+
+
+GUARD_WITHOUT_SUBPROCESSES = """
+import subprocess, sys
+def no_subprocess(*args, **kwargs):
+    raise RuntimeError("no subprocess allowed in this test")
+subprocess.run = no_subprocess  # the reference must come from the bound file, not a fresh interpreter
+{tampering}
+from autograder.checks import _guard
+from autograder.sandbox import pristine
+print("problems:", _guard.problems())
+try:
+    open(pristine.REFERENCE_PATH, "w")
+    print("reference: writable")
+except OSError as exc:
+    print("reference: read-only", type(exc).__name__)
+print("other python:", pristine.read_trusted("/some/other/prefix", _guard.COURSE_ROOT))
+"""
+
+
+@pytest.mark.parametrize("tampering, changed", [
+    ("pass", None),
+    ("import numpy; numpy.allclose = lambda *a, **k: True", "numpy.allclose"),
+    ("import builtins; builtins.AssertionError = type('AssertionError', (Exception,), {})",
+     "builtins.AssertionError"),
+])
+def test_tamper_guard_uses_the_graders_read_only_reference(tampering, changed):
+    """The guard's pristine reference is computed once by the grader and bound in read-only: the
+    kernel needs no fresh interpreter of its own, and tampering before the first check still shows."""
+    out, error = _run_in_sandbox(GUARD_WITHOUT_SUBPROCESSES.format(tampering=tampering))
+    assert error is None, out
+    problems = next(line for line in out.splitlines() if line.startswith("problems:"))
+    if changed is None:
+        assert problems == "problems: []"
+    else:
+        assert changed in problems and UNVERIFIED not in problems
+    assert "reference: read-only" in out
+    assert "other python: None" in out  # a reference made for another interpreter is not trusted
+
+
+def test_reference_outside_the_sandbox_is_not_trusted(tmp_path):
+    """A writable file (what a student could forge when grading runs unsandboxed) is ignored."""
+    forged = tmp_path / "pristine.json"
+    forged.write_text(json.dumps({"prefix": sys.prefix, "course_root": str(COURSE_ROOT), "fingerprints": {}}))
+    assert pristine.read_trusted(sys.prefix, COURSE_ROOT, path=forged) is None
 
 
 def test_memory_limit_turns_a_bomb_into_a_memory_error():

@@ -6,10 +6,12 @@ one of our own helpers, and a check that trusted those names could then pass wro
 names when this package is imported does not help by itself: the student's cell ran *before* that
 import. So the guard compares the kernel against a source the student cannot reach:
 
-1. **A fresh interpreter.** The first check run in a kernel starts ``python -I`` (isolated mode:
-   no PYTHONPATH, no user site, none of the student's state), imports the same modules there and
-   returns a *fingerprint* of every watched name: kind, defining module, qualified name, source
-   file, first line and a hash of the byte code. A replaced name fingerprints differently.
+1. **A fresh interpreter.** The first check run in a kernel compares with ``python -I`` (isolated
+   mode: no PYTHONPATH, no user site, none of the student's state) that imports the same modules
+   and returns a *fingerprint* of every watched name: kind, defining module, qualified name, source
+   file, first line and a hash of the byte code. A replaced name fingerprints differently. In the
+   grading sandbox the grader has run that interpreter once for the whole run and bound its answer
+   in read-only (``autograder/sandbox/pristine.py``); elsewhere the kernel starts it itself.
 2. **An identity snapshot.** Once the fingerprints agree, the guard records the objects
    themselves; every later verification (before *and after* each check, since the student's
    function runs inside the check) is a cheap ``is`` comparison, which also catches a student
@@ -27,7 +29,6 @@ scan in ``autograder.integrity`` flags every such submission instead.
 import hashlib
 import importlib
 import json
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -50,6 +51,7 @@ WATCHED_MODULES = (
     "autograder.checks._stats",
     "autograder.checks._shapes",
     "autograder.checks._guard",
+    "autograder.sandbox.pristine",
     "autograder.checks.sampling",
     "autograder.checks.kmeans",
     "autograder.checks.em",
@@ -151,24 +153,14 @@ def environment_fingerprints():
     return json.loads(json.dumps(prints))  # normalise tuples/lists as the subprocess's JSON does
 
 
-_FRESH_SCRIPT = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import autograder.checks  # imports every watched module, as the grading kernel does
-from autograder.checks._guard import environment_fingerprints
-sys.stdout.write(json.dumps(environment_fingerprints()))
-"""
-
-
 def fresh_fingerprints(timeout=120):
-    """Fingerprints computed by a new, isolated interpreter (``python -I``): the pristine reference."""
-    completed = subprocess.run(
-        [sys.executable, "-I", "-c", _FRESH_SCRIPT, str(COURSE_ROOT)],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"reference interpreter failed: {completed.stderr.strip()[-500:]}")
-    return json.loads(completed.stdout)
+    """The pristine reference: bound in read-only by the grader, else from a new ``python -I`` (isolated)."""
+    from autograder.sandbox import pristine
+
+    trusted = pristine.read_trusted(sys.prefix, COURSE_ROOT)
+    if trusted is not None:
+        return trusted
+    return pristine.compute(sys.executable, COURSE_ROOT, timeout=timeout)["fingerprints"]
 
 
 # --------------------------------------------------------------------------- state

@@ -174,6 +174,14 @@ def reference_quantisation_error(image):
     return _cache[key]
 
 
+def distinct_colours(image):
+    """Number of different colours in a uint8 (H, W, channels) image."""
+    # One integer per colour: np.unique on integers is about 100x faster than np.unique(axis=0) on rows.
+    channels = image.shape[-1]
+    codes = image.reshape(-1, channels).astype(np.int64) @ (256 ** np.arange(channels - 1, -1, -1))
+    return len(np.unique(codes))
+
+
 def _check_one_quantisation(name, quantised, image, reference_error, allowance):
     if not isinstance(quantised, np.ndarray):
         fail(f"{name} should be a numpy array (an image).", got=kind(quantised))
@@ -182,13 +190,13 @@ def _check_one_quantisation(name, quantised, image, reference_error, allowance):
              hint="reshape the quantised pixels back with .reshape(image.shape)" if quantised.size == image.size else None)
     if quantised.dtype != np.uint8:
         fail(f"{name} should have dtype uint8, got {quantised.dtype}.", hint="cast with .astype(np.uint8) for plt.imshow")
-    colours = np.unique(quantised.reshape(-1, image.shape[-1]), axis=0)
-    if len(colours) > MAX_COLOURS:
-        fail(f"{name} has {len(colours)} different colours; at most {MAX_COLOURS} expected.",
+    colours = distinct_colours(quantised)
+    if colours > MAX_COLOURS:
+        fail(f"{name} has {colours} different colours; at most {MAX_COLOURS} expected.",
              hint="the image looks unchanged: replace each pixel by its cluster's colour"
              if np.array_equal(quantised, image) else "replace each pixel by the colour of its cluster centre (20 clusters)")
-    if len(colours) < MIN_COLOURS:
-        fail(f"{name} has only {len(colours)} different colours; expected close to {MAX_COLOURS}.", hint="was K = 20 used?")
+    if colours < MIN_COLOURS:
+        fail(f"{name} has only {colours} different colours; expected close to {MAX_COLOURS}.", hint="was K = 20 used?")
     error = float(((quantised.astype(float) - image.astype(float)) ** 2).mean())
     if error > allowance * reference_error + 1.0:
         fail(f"{name} is far from the original image: mean squared colour error {error:.1f}.",

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 import traceback
@@ -136,6 +137,28 @@ class _LogCapture(logging.Handler):
         message = record.getMessage()
         if "checksum" not in message:  # hidden-test cells always differ from the release
             self.lines.append(f"{record.levelname}: {message}")
+
+
+def warm_up(course_root):
+    """Pay a worker process's one-time costs before its first job (a pool initializer: never raises).
+
+    Imports nbgrader, loads the course configuration, probes the sandbox and computes the tamper
+    guard's pristine reference (:mod:`autograder.sandbox.pristine`). Whatever fails here is met
+    again, and reported, by the first job.
+    """
+    try:
+        import nbgrader.converters  # noqa: F401
+
+        from autograder.sandbox.kernel import pristine_reference, sandbox_problem
+        from autograder.sandbox.launch import kernel_course_root
+
+        quiet_nbgrader_warnings()
+        _course_config(str(Path(course_root).resolve()))  # also puts the course on the kernels' PYTHONPATH
+        kernel_root = kernel_course_root(os.environ.get("PYTHONPATH", ""))
+        if sandbox_problem() is None and kernel_root:
+            pristine_reference(sys.executable, kernel_root)
+    except Exception:
+        pass
 
 
 def grade_submission(job):

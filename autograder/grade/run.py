@@ -18,7 +18,7 @@ from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, NOTEBOOK_NAME
 from autograder.grade import gradebook as gbk
 from autograder.grade import importer
 from autograder.grade.job import (CRASHED, ERROR, FLAGGED, GRADED, INVALID, STATUSES, TIMED_OUT, GradeJob,
-                                  ResultRecord, grade_submission)
+                                  ResultRecord, grade_submission, warm_up)
 from autograder.grade.ledger import Ledger
 
 RECORDED = (GRADED, FLAGGED, TIMED_OUT, CRASHED)  # statuses whose scores go into the gradebook
@@ -139,25 +139,32 @@ def record_result(info, record, fingerprint, ledger=None):
     ledger.mark_done(record, fingerprint)
 
 
-def _executor(workers, scheduler):
+def start_executor(workers, scheduler, course_root):
+    """The local process pool (or Dask client), its workers already paying their start-up costs.
+
+    Started before the template gradebook is built, so each local worker's imports, sandbox probe
+    and tamper-guard reference (:func:`autograder.grade.job.warm_up`) overlap with that. Dask
+    workers pay those costs in their first job.
+    """
     if scheduler:
         from distributed import Client
 
         return Client(scheduler)
     context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                  initializer=warm_up, initargs=(str(course_root),))
+    for _ in range(workers):  # a pool starts its processes as work arrives
+        pool.submit(int)
+    return pool
 
 
-def _run_jobs(jobs, workers, scheduler, on_result, progress):
+def _run_jobs(executor, jobs, scheduler, on_result, progress):
     """Send jobs to the pool or cluster; call ``on_result(record)`` as each finishes."""
-    if not jobs:
-        return
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), unit="nb", desc="grading", file=sys.stderr, dynamic_ncols=True)
-    executor = _executor(workers, scheduler)
     try:
         if scheduler:
             from distributed import as_completed
@@ -182,10 +189,6 @@ def _run_jobs(jobs, workers, scheduler, on_result, progress):
     finally:
         if bar is not None:
             bar.close()
-        if scheduler:
-            executor.close()
-        else:
-            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _collect(info, students=None):
@@ -271,33 +274,42 @@ def grade_class(course_root=None, submissions=None, workers=None, scheduler=None
                 echo(f"import {o.student_id or '?'}: {o.status}: {o.message}")
 
     fingerprint = grading_fingerprint(info.root, cell_timeout, notebook_timeout)
-    template = template_gradebook(info, fingerprint).read_bytes()
     ledger = info.ledger
     rows = ledger.rows()
-    jobs, results, notes = [], [], {}
-    for student, (text, messages, sha, timestamp) in _collect(info, students).items():
-        if not force and not ledger.needs_grading(student, sha, fingerprint, rows):
-            continue
-        if text is None:
-            record = ResultRecord(student_id=student, status=INVALID, detail="; ".join(messages), submission_sha=sha)
+    to_grade = {student: entry for student, entry in _collect(info, students).items()
+                if force or ledger.needs_grading(student, entry[2], fingerprint, rows)}
+    runnable = [student for student, (text, *_) in to_grade.items() if text is not None]
+    executor = start_executor(workers, scheduler, info.root) if runnable else None
+    try:
+        template = template_gradebook(info, fingerprint).read_bytes()
+        jobs, results, notes = [], [], {}
+        for student, (text, messages, sha, timestamp) in to_grade.items():
+            if text is None:
+                record = ResultRecord(student_id=student, status=INVALID, detail="; ".join(messages), submission_sha=sha)
+                record_result(info, record, fingerprint, ledger)
+                results.append(record)
+                continue
+            notes[student] = messages
+            ledger.mark_pending(student, sha, fingerprint)
+            jobs.append(GradeJob(student_id=student, notebook_text=text, course_root=str(info.root),
+                                 template_gradebook=template, submission_sha=sha, timestamp=timestamp,
+                                 cell_timeout=cell_timeout, notebook_timeout=notebook_timeout))
+
+        def on_result(record):
+            if notes.get(record.student_id):
+                record.detail = "; ".join(notes[record.student_id] + ([record.detail] if record.detail else []))
             record_result(info, record, fingerprint, ledger)
             results.append(record)
-            continue
-        notes[student] = messages
-        ledger.mark_pending(student, sha, fingerprint)
-        jobs.append(GradeJob(student_id=student, notebook_text=text, course_root=str(info.root),
-                             template_gradebook=template, submission_sha=sha, timestamp=timestamp,
-                             cell_timeout=cell_timeout, notebook_timeout=notebook_timeout))
 
-    def on_result(record):
-        if notes.get(record.student_id):
-            record.detail = "; ".join(notes[record.student_id] + ([record.detail] if record.detail else []))
-        record_result(info, record, fingerprint, ledger)
-        results.append(record)
-
-    echo(f"grading {len(jobs)} submission(s) on {'Dask at ' + scheduler if scheduler else f'{workers} worker(s)'}"
-         f" ({len(rows)} already in the ledger)")
-    _run_jobs(jobs, workers, scheduler, on_result, progress)
+        echo(f"grading {len(jobs)} submission(s) on "
+             f"{'Dask at ' + scheduler if scheduler else f'{workers} worker(s)'} ({len(rows)} already in the ledger)")
+        if jobs:
+            _run_jobs(executor, jobs, scheduler, on_result, progress)
+    finally:
+        if executor is not None and scheduler:
+            executor.close()
+        elif executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
     regraded = [r.student_id for r in results if r.status in RECORDED]
     if feedback and regraded:

@@ -4,18 +4,41 @@ nbgrader's Execute preprocessor creates one of these per graded notebook (see
 :class:`autograder.sandbox.execute.GuardedExecute`). The kernel talks over unix sockets
 (``ipc`` transport): it has no network, so TCP on loopback cannot reach it.
 """
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
+from autograder.sandbox import pristine
+from autograder.sandbox.launch import kernel_course_root
+
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
+_references = {}  # (kernel python, course root) -> the pristine reference as JSON text, or the error
+_references_lock = threading.Lock()
+
+
+def pristine_reference(python, course_root):
+    """JSON text of the tamper guard's reference for this kernel Python and course package.
+
+    Computed once per grading process (see :mod:`autograder.sandbox.pristine`); None when it
+    cannot be computed, in which case each kernel computes its own, as without a sandbox.
+    """
+    key = (python, str(course_root))
+    with _references_lock:
+        if key not in _references:
+            try:
+                _references[key] = json.dumps(pristine.compute(python, course_root))
+            except Exception:
+                _references[key] = None
+        return _references[key]
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +76,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox_allow_network = Bool(False, help="Keep network access (never for grading).").tag(config=True)
 
     _sockdir = None
+    _reference_file = None
 
     async def _async_pre_start_kernel(self, **kw):
         # Unix sockets in a private folder that the launcher binds into the sandbox.
@@ -75,9 +99,25 @@ class SandboxedKernelManager(AsyncKernelManager):
         ]
         for folder in self.sandbox_hide:
             cmd += ["--hide", folder]
+        reference = self._write_reference(kernel_cmd[0])
+        if reference:
+            cmd += ["--pristine", reference, pristine.REFERENCE_PATH]
         if self.sandbox_allow_network:
             cmd.append("--allow-network")
         return cmd + ["--"] + kernel_cmd
+
+    def _write_reference(self, python):
+        """A private read-only file with the guard's reference for this kernel (None if there is none)."""
+        env = self._launch_args.get("env") or os.environ
+        course_root = kernel_course_root(env.get("PYTHONPATH", ""))
+        text = pristine_reference(python, course_root) if course_root else None
+        if text is None:
+            return None
+        self._reference_file = self._sockdir + "-reference.json"
+        with open(self._reference_file, "w") as handle:
+            handle.write(text)
+        os.chmod(self._reference_file, 0o444)
+        return self._reference_file
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         # The kernel's own start-up chatter would interleave with the grader's progress bar.
@@ -91,6 +131,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not restart and self._sockdir:
             shutil.rmtree(self._sockdir, ignore_errors=True)
             self._sockdir = None
+        if not restart and self._reference_file:
+            try:
+                os.unlink(self._reference_file)
+            except OSError:
+                pass
+            self._reference_file = None
 
     # AsyncKernelManager binds the public name to the base class's function: rebind it to ours.
     cleanup_resources = _async_cleanup_resources

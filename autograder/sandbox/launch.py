@@ -44,6 +44,8 @@ def parse_args(argv):
     p.add_argument("--file-size-mb", type=int, default=256, help="largest file it may write (MiB)")
     p.add_argument("--hide", action="append", default=[], help="another folder to hide (repeatable)")
     p.add_argument("--allow-network", action="store_true", help="keep the host network (not for grading)")
+    p.add_argument("--pristine", nargs=2, metavar=("FILE", "AT"),
+                   help="bind the tamper guard's reference FILE read-only at AT (see pristine.py)")
     p.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     if args.command and args.command[0] == "--":
@@ -122,6 +124,14 @@ def _under(path, folder):
         return False
 
 
+def kernel_course_root(pythonpath):
+    """The first PYTHONPATH entry holding an ``autograder`` package: where the kernel imports it from."""
+    for entry in filter(None, pythonpath.split(os.pathsep)):
+        if os.path.isfile(os.path.join(entry, "autograder", "__init__.py")):
+            return os.path.realpath(entry)
+    return None
+
+
 def grading_packages(pythonpath=None):
     """The ``autograder`` packages the kernel may import: ours and each PYTHONPATH entry's.
 
@@ -164,6 +174,8 @@ def bwrap_command(args, bwrap="bwrap"):
     if conn:
         conn = os.path.realpath(conn)
         cmd += ["--ro-bind", conn, conn]
+    if args.pristine:
+        cmd += ["--ro-bind", os.path.realpath(args.pristine[0]), args.pristine[1]]
     cmd += ["--chdir", workdir, "--hostname", "grading-sandbox",
             "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
             "--setenv", "IPYTHONDIR", "/tmp/ipython", "--setenv", "JUPYTER_RUNTIME_DIR", "/tmp/jupyter",

@@ -103,3 +103,14 @@ def test_quantised_images(quantisation):
     few = KMeans(n_clusters=6, n_init=1, random_state=0).fit(pixels[::50])
     fails_with(r"K = 20", checks.check_quantised_images, image, few.cluster_centers_[few.predict(pixels)].reshape(image.shape).astype(np.uint8), em)
     fails_with(r"looks unchanged", checks.check_quantised_images, image, image.copy(), em)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_distinct_colours_counts_rows_like_numpy_unique(channels):
+    from autograder.checks.library import distinct_colours
+
+    rng = np.random.default_rng(channels)
+    palette = rng.integers(0, 256, size=(17, channels), dtype=np.uint8)
+    image = palette[rng.integers(0, 17, size=(60, 80))]
+    image[0, 0] = 255  # the extreme values must not collide with others when packed
+    assert distinct_colours(image) == len(np.unique(image.reshape(-1, channels), axis=0))
