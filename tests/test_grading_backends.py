@@ -103,3 +103,14 @@ def test_dask_localcluster_gives_the_same_results_as_the_process_pool(tmp_path):
     assert {s: (r.status, r.tests) for s, r in on_dask.items()} == {s: (r.status, r.tests) for s, r in local.items()}
     assert on_dask["ada"].score == autograded_points(source) > on_dask["bob"].score
     assert submission_counts(dask_course) == {"ada": 1, "bob": 1}
+
+
+def test_gradebook_schema_version_matches_the_alembic_command(monkeypatch):
+    """A new gradebook is stamped with the same migration nbgrader's ``alembic heads`` call returns."""
+    import nbgrader.api
+
+    from autograder.course import tool_environment
+    from autograder.grade.gradebook import alembic_head
+
+    monkeypatch.setenv("PATH", tool_environment()["PATH"])  # nbgrader runs ``alembic`` by name
+    assert nbgrader.api.get_alembic_version.original() == alembic_head() == nbgrader.api.get_alembic_version()
