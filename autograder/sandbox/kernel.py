@@ -21,7 +21,7 @@ from autograder.sandbox import pristine
 from autograder.sandbox.launch import kernel_course_root
 
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
-_references = {}  # (kernel python, course root) -> the pristine reference as JSON text, or the error
+_references = {}  # (kernel python, course root) -> the pristine reference as JSON text, or None
 _references_lock = threading.Lock()
 
 
@@ -113,9 +113,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         text = pristine_reference(python, course_root) if course_root else None
         if text is None:
             return None
-        self._reference_file = self._sockdir + "-reference.json"
-        with open(self._reference_file, "w") as handle:
-            handle.write(text)
+        # Outside the socket folder: the kernel can write there, and would reach the same file.
+        handle, self._reference_file = tempfile.mkstemp(prefix="kref-", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
         os.chmod(self._reference_file, 0o444)
         return self._reference_file
 
