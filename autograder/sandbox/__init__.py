@@ -4,5 +4,7 @@
 - ``kernel.py``: the jupyter_client kernel manager that uses it (unix-socket transport);
 - ``execute.py``: nbgrader's Execute preprocessor hardened for untrusted notebooks (crash,
   timeout and flood survival, tampering guard), configured in ``nbgrader_config.py``;
-- ``guard.py``: the kernel-side code of the tampering guard (sent to the kernel as source).
+- ``guard.py``: the kernel-side code of the tampering guard (sent to the kernel as source);
+- ``pristine.py``: the hidden tests' tamper-guard reference, computed once per grading process
+  and bound read-only into each sandbox.
 """
