@@ -124,12 +124,16 @@ def _under(path, folder):
         return False
 
 
-def kernel_course_root(pythonpath):
-    """The first PYTHONPATH entry holding an ``autograder`` package: where the kernel imports it from."""
+def _package_roots(pythonpath):
+    """The PYTHONPATH entries holding an ``autograder`` package, in import order (real paths)."""
     for entry in filter(None, pythonpath.split(os.pathsep)):
         if os.path.isfile(os.path.join(entry, "autograder", "__init__.py")):
-            return os.path.realpath(entry)
-    return None
+            yield os.path.realpath(entry)
+
+
+def kernel_course_root(pythonpath):
+    """The first PYTHONPATH entry holding an ``autograder`` package: where the kernel imports it from."""
+    return next(_package_roots(pythonpath), None)
 
 
 def grading_packages(pythonpath=None):
@@ -142,9 +146,9 @@ def grading_packages(pythonpath=None):
     """
     pythonpath = os.environ.get("PYTHONPATH", "") if pythonpath is None else pythonpath
     packages = [os.path.realpath(PACKAGE_ROOT)]
-    for entry in filter(None, pythonpath.split(os.pathsep)):
-        package = os.path.realpath(os.path.join(entry, "autograder"))
-        if os.path.isfile(os.path.join(package, "__init__.py")) and package not in packages:
+    for root in _package_roots(pythonpath):
+        package = os.path.join(root, "autograder")
+        if package not in packages:
             packages.append(package)
     return packages
 
