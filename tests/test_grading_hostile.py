@@ -102,6 +102,15 @@ def test_every_submission_got_a_result(graded):
         s: r.detail for s, r in graded["hostile"].items() if r.status == "error"}
 
 
+def test_every_kernel_was_forked_from_its_workers_zygote(graded):
+    """``./course grade`` forks its kernels from a zygote (autograder/sandbox/zygote.py): every
+    result here, the attacks' included, comes from such a kernel, not from the fallback."""
+    for run in ("hostile", "alone"):
+        for student, record in graded[run].items():
+            metadata = nbformat.reads(record.autograded_notebook, as_version=4).metadata["autograder"]
+            assert metadata["kernel_forked"] is True, (run, student)
+
+
 def test_others_identical_to_a_run_without_hostile_submissions(graded):
     for student in ("correct", "buggy"):
         with_hostile, without = graded["hostile"][student], graded["alone"][student]
@@ -129,9 +138,10 @@ def test_hostile_submission_gains_nothing(graded, name):
     ("output_flood", {"timed out"}, "timed out"),
     ("sigint_ignoring", {"timed out"}, "did not stop when interrupted"),
     ("os_exit", {"crashed"}, "kernel died"),
-    # these end in an error, a dead kernel or a timeout depending on timing; "flagged" when the
-    # integrity scan recognises them
-    ("memory_bomb", {"graded", "crashed", "flagged"}, ""),
+    # these end in an error, a dead kernel or a timeout depending on timing (a kernel left at its
+    # memory limit by the bomb may fail to allocate a reply and go silent: the cell times out);
+    # "flagged" when the integrity scan recognises them
+    ("memory_bomb", {"graded", "crashed", "timed out", "flagged"}, ""),
     ("fork_bomb", {"graded", "crashed", "timed out", "flagged"}, ""),
 ])
 def test_runaway_code_is_stopped_and_named(graded, name, statuses, words):

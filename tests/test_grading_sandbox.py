@@ -21,13 +21,18 @@ from autograder.sandbox import pristine  # noqa: E402
 from autograder.sandbox.kernel import SandboxedKernelManager, sandbox_problem  # noqa: E402
 
 
-def _run_in_sandbox(code, timeout=60, pythonpath=COURSE_ROOT, **limits):
-    """Execute ``code`` in a fresh sandboxed kernel; return (stdout text, error name or None)."""
+def _run_in_sandbox(code, timeout=60, pythonpath=COURSE_ROOT, launch="direct", **limits):
+    """Execute ``code`` in a fresh sandboxed kernel; return (stdout text, error name or None).
+
+    ``launch``: "direct" (launch.py starts the kernel) or "zygote" (forked by the zygote, which
+    ``./course grade``'s workers use: the kernel must really come from it).
+    """
 
     async def main():
         workdir = tempfile.mkdtemp(prefix="sandbox-test-")
-        km = SandboxedKernelManager(kernel_name="python3", **limits)
+        km = SandboxedKernelManager(kernel_name="python3", sandbox_zygote=launch == "zygote", **limits)
         await km.start_kernel(cwd=workdir, env=dict(os.environ, PYTHONPATH=str(pythonpath)))
+        assert km.forked_from_zygote == (launch == "zygote")
         kc = km.client()
         kc.start_channels()
         try:
@@ -51,13 +56,19 @@ def _run_in_sandbox(code, timeout=60, pythonpath=COURSE_ROOT, **limits):
         return pool.submit(asyncio.run, main()).result()
 
 
+@pytest.fixture(params=["direct", "zygote"])
+def launch(request):
+    """Each isolation test runs on a kernel started by launch.py and on one forked by the zygote."""
+    return request.param
+
+
 @pytest.fixture(autouse=True, scope="module")
 def needs_sandbox():
     problem = sandbox_problem()
     assert problem is None, f"bwrap must work on the course machine: {problem}"
 
 
-def test_kernel_sees_no_course_home_or_network():
+def test_kernel_sees_no_course_home_or_network(launch):
     code = f"""
 import os, socket
 print("course:", sorted(os.listdir({str(COURSE_ROOT)!r})))
@@ -70,7 +81,7 @@ except OSError as exc:
 import autograder.checks  # the hidden tests still import the grading package
 print("checks: ok")
 """
-    out, error = _run_in_sandbox(code)
+    out, error = _run_in_sandbox(code, launch=launch)
     assert error is None, out
     course_line = next(line for line in out.splitlines() if line.startswith("course:"))
     assert "gradebook.db" not in course_line and "source" not in course_line and "submitted" not in course_line
@@ -85,7 +96,7 @@ print("checks: ok")
     assert "net: closed" in out and "checks: ok" in out
 
 
-def test_kernel_cannot_write_outside_its_folder():
+def test_kernel_cannot_write_outside_its_folder(launch):
     target = COURSE_ROOT / "sandbox-write-probe.txt"
     code = f"""
 for path in [{str(target)!r}, "/usr/sandbox-write-probe.txt", "/etc/passwd"]:
@@ -101,7 +112,7 @@ with open("/tmp/private.txt", "w") as fh:
     fh.write("mine")
 print("own folder and /tmp: ok")
 """
-    out, error = _run_in_sandbox(code)
+    out, error = _run_in_sandbox(code, launch=launch)
     assert error is None, out
     assert not target.exists()
     assert "refused /usr/sandbox-write-probe.txt" in out and "refused /etc/passwd" in out
@@ -109,7 +120,7 @@ print("own folder and /tmp: ok")
     assert not Path("/tmp/private.txt").exists()
 
 
-def test_fork_bomb_hits_the_process_limit_and_leaves_nothing_behind():
+def test_fork_bomb_hits_the_process_limit_and_leaves_nothing_behind(launch):
     def host_processes():
         return len([p for p in os.listdir("/proc") if p.isdigit()])
 
@@ -127,7 +138,7 @@ try:
 except OSError as exc:
     print("stopped after", children, type(exc).__name__)
 """
-    out, error = _run_in_sandbox(code, sandbox_max_processes=32)
+    out, error = _run_in_sandbox(code, launch=launch, sandbox_max_processes=32)
     assert "stopped after" in out, (out, error)
     children = int(out.split("stopped after")[1].split()[0])
     assert 0 < children < 32
@@ -141,7 +152,7 @@ except OSError as exc:
     assert host_processes() <= before + 5
 
 
-def test_kernel_imports_the_graded_courses_package_not_the_rest_of_that_course(tmp_path):
+def test_kernel_imports_the_graded_courses_package_not_the_rest_of_that_course(tmp_path, launch):
     """A course in a hidden folder (here /tmp) graded by this repository's grader: the kernel
     imports that course's ``autograder`` (the one its nbgrader_config.py puts on PYTHONPATH) and
     sees nothing else of it."""
@@ -152,7 +163,7 @@ import os, autograder.checks
 print("package:", os.path.dirname(autograder.__file__))
 print("course:", sorted(os.listdir({str(course)!r})))
 """
-    out, error = _run_in_sandbox(code, pythonpath=course)
+    out, error = _run_in_sandbox(code, pythonpath=course, launch=launch)
     assert error is None, out
     assert f"package: {course / 'autograder'}" in out
     assert "course: ['autograder']" in out
@@ -182,10 +193,10 @@ print("other python:", pristine.read_trusted("/some/other/prefix", _guard.COURSE
     ("import builtins; builtins.AssertionError = type('AssertionError', (Exception,), {})",
      "builtins.AssertionError"),
 ])
-def test_tamper_guard_uses_the_graders_read_only_reference(tampering, changed):
+def test_tamper_guard_uses_the_graders_read_only_reference(tampering, changed, launch):
     """The guard's pristine reference is computed once by the grader and bound in read-only: the
     kernel needs no fresh interpreter of its own, and tampering before the first check still shows."""
-    out, error = _run_in_sandbox(GUARD_WITHOUT_SUBPROCESSES.format(tampering=tampering))
+    out, error = _run_in_sandbox(GUARD_WITHOUT_SUBPROCESSES.format(tampering=tampering), launch=launch)
     assert error is None, out
     problems = next(line for line in out.splitlines() if line.startswith("problems:"))
     if changed is None:
@@ -203,8 +214,8 @@ def test_reference_outside_the_sandbox_is_not_trusted(tmp_path):
     assert pristine.read_trusted(sys.prefix, COURSE_ROOT, path=forged) is None
 
 
-def test_memory_limit_turns_a_bomb_into_a_memory_error():
-    out, error = _run_in_sandbox("x = bytearray(6 * 1024 ** 3)", sandbox_memory_mb=1024)
+def test_memory_limit_turns_a_bomb_into_a_memory_error(launch):
+    out, error = _run_in_sandbox("x = bytearray(6 * 1024 ** 3)", launch=launch, sandbox_memory_mb=2560)
     assert error == "MemoryError"
 
 

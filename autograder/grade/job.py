@@ -142,18 +142,23 @@ class _LogCapture(logging.Handler):
 def warm_up(course_root):
     """Pay a worker process's one-time costs before its first job (a pool initializer: never raises).
 
-    Imports nbgrader, loads the course configuration, probes the sandbox and computes the tamper
-    guard's pristine reference (:mod:`autograder.sandbox.pristine`). Whatever fails here is met
-    again, and reported, by the first job.
+    Imports nbgrader, loads the course configuration, probes the sandbox, starts the kernel
+    zygote (:mod:`autograder.sandbox.zygote`: this worker's kernels are forked from it) and
+    computes the tamper guard's pristine reference (:mod:`autograder.sandbox.pristine`).
+    Whatever fails here is met again, and reported, by the first job.
     """
     try:
         import nbgrader.converters  # noqa: F401
 
-        from autograder.sandbox.kernel import pristine_reference, sandbox_problem
+        from autograder.sandbox.kernel import enable_zygote, pristine_reference, sandbox_problem
         from autograder.sandbox.launch import kernel_course_root
 
         quiet_nbgrader_warnings()
-        _course_config(str(Path(course_root).resolve()))  # also puts the course on the kernels' PYTHONPATH
+        config = _course_config(str(Path(course_root).resolve()))  # also puts the course on the kernels' PYTHONPATH
+        try:
+            enable_zygote(config)
+        except Exception:  # every kernel is then started the usual way
+            pass
         kernel_root = kernel_course_root(os.environ.get("PYTHONPATH", ""))
         if sandbox_problem() is None and kernel_root:
             pristine_reference(sys.executable, kernel_root)

@@ -184,6 +184,7 @@ class GuardedExecute(Execute):
         self._check_assign_resources(resources)
         self._events, self._output_chars, self._truncated = [], {}, set()
         self._guard_ok = False
+        self._kernel_forked = False
         self._repaired, self._repaired_before = set(), []
         # The kernel is thrown away with everything in it: killing it saves the ~0.3 s of a polite
         # shutdown per notebook, and a stuck or dead kernel could not answer one anyway.
@@ -195,6 +196,7 @@ class GuardedExecute(Execute):
         cells_done = False
         try:
             with self.setup_kernel():
+                self._kernel_forked = bool(getattr(self.km, "forked_from_zygote", False))
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
                 if self.guard_tests:
@@ -224,6 +226,8 @@ class GuardedExecute(Execute):
             "status": self._final_status(),
             "events": self._events,
             "sandboxed": not self._sandbox_problem,
+            # forked from the worker's zygote (see autograder/sandbox/zygote.py), or started anew
+            "kernel_forked": self._kernel_forked,
             "sandbox_problem": self._sandbox_problem or "",
         }
         return self.nb, self.resources

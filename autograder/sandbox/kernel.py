@@ -3,10 +3,15 @@
 nbgrader's Execute preprocessor creates one of these per graded notebook (see
 :class:`autograder.sandbox.execute.GuardedExecute`). The kernel talks over unix sockets
 (``ipc`` transport): it has no network, so TCP on loopback cannot reach it.
+
+With ``sandbox_zygote`` on (``./course grade`` turns it on in its worker processes), kernels are
+forked by a :class:`Zygote` that has already imported ``preload_modules`` (see ``zygote.py``);
+whenever the zygote cannot serve a kernel, that kernel is started through ``launch.py`` as usual.
 """
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,9 +23,24 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from autograder.sandbox import pristine
-from autograder.sandbox.launch import kernel_course_root
+from autograder.sandbox.launch import (grading_packages, kernel_course_root, limit_values, python_folders,
+                                       sandbox_environment)
 
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
+ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
+ZYGOTE_STUB = Path(__file__).resolve().parent / "zygote_stub.py"
+ZYGOTE_TIMEOUT = 60  # seconds for the zygote's imports, or for one kernel's namespaces
+ZYGOTE_MEMORY_MB = 8192  # the zygote's own address-space limit: it runs no student code
+# A forked kernel starts with the zygote's address space (about 1.1 GB here): below this much
+# room under its memory limit it is started the usual way, with its imports still to come.
+ZYGOTE_HEADROOM = 1024 * 1024 * 1024
+# What a grading kernel of this course imports anyway (ipykernel, the notebook's first cell, the
+# hidden tests' package). Not matplotlib.pyplot or its inline backend: they hook into the kernel's
+# IPython shell when first imported, so that must happen in the kernel, as it does normally.
+PRELOAD_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy",
+                   "scipy.special", "scipy.stats", "sklearn.cluster", "sklearn.mixture",
+                   "sklearn.exceptions", "imageio.v3", "matplotlib.figure",
+                   "matplotlib.backends.backend_agg", "autograder.checks"]
 _references = {}  # (kernel python, course root) -> the pristine reference as JSON text, or None
 _references_lock = threading.Lock()
 
@@ -59,6 +79,116 @@ def sandbox_problem():
     return None
 
 
+class ZygoteError(RuntimeError):
+    """The zygote could not fork this kernel (the caller starts it the usual way instead)."""
+
+
+class Zygote:
+    """A sandboxed kernel factory owned by this process (``launch.py --zygote``, ``zygote.py``).
+
+    It dies with this process. :meth:`spawn` sends one kernel request and returns the socket to
+    that kernel's reaper once the kernel process exists.
+    """
+
+    def __init__(self, python, env, launcher_args, preload):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        debug = None if os.environ.get("AUTOGRADER_SANDBOX_DEBUG") else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", str(LAUNCHER), "--zygote", *launcher_args, "--",
+                 python, str(ZYGOTE), str(theirs.fileno()), ",".join(preload)],
+                env=env, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=debug,
+                stderr=debug, start_new_session=True)
+        finally:
+            theirs.close()
+        self._control = ours
+        self._lock = threading.Lock()
+        self._hello = None
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def _wait_until_ready(self, timeout):
+        if self._hello is None:
+            self._control.settimeout(timeout)
+            try:
+                message = self._control.recv(1 << 16)
+            except OSError as exc:
+                raise ZygoteError(f"no answer from the zygote ({exc})") from exc
+            self._hello = json.loads(message) if message else {"error": "the zygote exited"}
+        if not self._hello.get("ready"):
+            raise ZygoteError(self._hello.get("error", "the zygote is not ready"))
+        return self._hello
+
+    def spawn(self, request, timeout=ZYGOTE_TIMEOUT):
+        """Fork one kernel; return the socket to its reaper (see ``zygote_stub.py``)."""
+        mine, theirs = socket.socketpair()
+        try:
+            with self._lock:
+                needed = self._wait_until_ready(timeout).get("address_space", 0) + ZYGOTE_HEADROOM
+                if request["limits"].get("RLIMIT_AS", needed) < needed:
+                    raise ZygoteError(f"a forked kernel would start with {needed - ZYGOTE_HEADROOM} bytes of "
+                                      f"its {request['limits']['RLIMIT_AS']} bytes memory limit used")
+                self._control.settimeout(timeout)
+                socket.send_fds(self._control, [json.dumps(request).encode()], [theirs.fileno()])
+        except (OSError, ValueError) as exc:
+            mine.close()
+            raise ZygoteError(f"could not reach the zygote ({exc})") from exc
+        finally:
+            theirs.close()
+        mine.settimeout(timeout)
+        try:
+            head = mine.recv(2, socket.MSG_WAITALL)
+            if head == b"R\n":
+                mine.settimeout(None)
+                return mine
+            rest = b""
+            while head and (chunk := mine.recv(4096)):
+                rest += chunk
+        except OSError as exc:
+            head, rest = b"", str(exc).encode()
+        mine.close()
+        raise ZygoteError((head + rest).decode(errors="replace").lstrip("E").strip()
+                          or "the zygote did not fork the kernel")
+
+    def close(self):
+        self._control.close()
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+
+
+_zygotes = {}  # (kernel python, PYTHONPATH, launcher arguments, modules) -> Zygote
+_zygotes_lock = threading.Lock()
+_zygote_default = False  # see enable_zygote()
+
+
+def enable_zygote(config=None):
+    """Fork this process's kernels from a zygote unless ``config`` says otherwise; start it now.
+
+    Starting it early lets its imports overlap with other set-up work; the first kernel waits
+    for them only if they are not done yet.
+    """
+    global _zygote_default
+    _zygote_default = True
+    manager = SandboxedKernelManager(config=config) if config is not None else SandboxedKernelManager()
+    if manager.sandbox_zygote is not False and sandbox_problem() is None:
+        zygote_for(sys.executable, sandbox_environment(dict(os.environ)), manager.zygote_arguments(),
+                   manager.preload_modules)
+
+
+def zygote_for(python, env, launcher_args, preload):
+    """This process's zygote for these settings, started (or restarted) if needed."""
+    key = (python, env.get("PYTHONPATH", ""), tuple(launcher_args), tuple(preload))
+    with _zygotes_lock:
+        zygote = _zygotes.get(key)
+        if zygote is None or not zygote.alive():
+            if zygote is not None:
+                zygote.close()
+            zygote = _zygotes[key] = Zygote(python, env, launcher_args, preload)
+        return zygote
+
+
 UNSANDBOXED_WARNING = (
     "!!! GRADING WITHOUT A SANDBOX: {why}. Student code runs with YOUR permissions, "
     "network and files. Install bubblewrap (Linux) to grade safely. !!!"
@@ -74,9 +204,17 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox_cpu_share = Float(1.0, help="CPUs one sandbox may use at once (cpu cgroup quota).").tag(config=True)
     sandbox_hide = List(Unicode(), help="More folders the kernel must not see.").tag(config=True)
     sandbox_allow_network = Bool(False, help="Keep network access (never for grading).").tag(config=True)
+    sandbox_file_size_mb = Integer(256, help="Largest file a grading kernel may write (MiB).").tag(config=True)
+    sandbox_zygote = Bool(None, allow_none=True, help=(
+        "Fork kernels from a sandboxed process that has imported preload_modules already (about 2 s "
+        "of CPU less per kernel). None: on in ./course grade's workers, off elsewhere.")).tag(config=True)
+    preload_modules = List(Unicode(), PRELOAD_MODULES, help="Modules the zygote imports once.").tag(config=True)
 
     _sockdir = None
     _reference_file = None
+    _kernel_cmd = None
+    _workdir = None
+    forked_from_zygote = False  # whether the running kernel came from the zygote
 
     async def _async_pre_start_kernel(self, **kw):
         # Unix sockets in a private folder that the launcher binds into the sandbox.
@@ -96,9 +234,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             "--cpu-seconds", str(self.sandbox_cpu_seconds),
             "--max-processes", str(self.sandbox_max_processes),
             "--cpu-share", str(self.sandbox_cpu_share),
+            "--file-size-mb", str(self.sandbox_file_size_mb),
         ]
         for folder in self.sandbox_hide:
             cmd += ["--hide", folder]
+        self._kernel_cmd, self._workdir = kernel_cmd, str(workdir)
         reference = self._write_reference(kernel_cmd[0])
         if reference:
             cmd += ["--pristine", reference, pristine.REFERENCE_PATH]
@@ -125,7 +265,66 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not os.environ.get("AUTOGRADER_SANDBOX_DEBUG"):
             kw.setdefault("stdout", subprocess.DEVNULL)
             kw.setdefault("stderr", subprocess.DEVNULL)
+        link = self._fork_from_zygote(kw.get("env") or dict(os.environ))
+        self.forked_from_zygote = link is not None
+        if link is not None:
+            try:
+                kw["pass_fds"] = (link.fileno(),)
+                return await super()._async_launch_kernel(
+                    [sys.executable, "-I", "-S", str(ZYGOTE_STUB), str(link.fileno())], **kw)
+            finally:
+                link.close()
         return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def _zygote_request(self, env):
+        """The zygote's request for this kernel, or None when only ``launch.py`` can start it."""
+        cmd = self._kernel_cmd or []
+        if self.sandbox_allow_network or cmd[1:3] != ["-m", "ipykernel_launcher"] or "-f" not in cmd[:-1]:
+            return None
+        connection = cmd[cmd.index("-f") + 1]
+        folders = [os.path.realpath(self._workdir), os.path.realpath(self._sockdir)]
+        reference = self._reference_file and os.path.realpath(self._reference_file)
+        if not all(path.startswith("/tmp/") for path in folders + [reference or "/tmp/"]):
+            return None  # the zygote sees the host's /tmp only
+        # What the usual sandbox binds read-only from /tmp: the zygote's kernels hide /tmp.
+        readonly = [path for path in python_folders() + grading_packages(env.get("PYTHONPATH", ""))
+                    if path.startswith("/tmp/")]
+        inside = f"/tmp/jupyter/{os.path.basename(connection)}"
+        argv = cmd[3:]
+        argv[argv.index("-f") + 1] = inside
+        return {
+            "argv": argv, "connection": Path(connection).read_text(), "connection_path": inside,
+            "env": sandbox_environment(env), "cwd": folders[0], "folders": folders, "readonly": readonly,
+            "reference": reference, "reference_at": pristine.REFERENCE_PATH,
+            "limits": limit_values(self.sandbox_memory_mb, self.sandbox_cpu_seconds,
+                                   self.sandbox_file_size_mb, self.sandbox_max_processes),
+        }
+
+    def _fork_from_zygote(self, env):
+        """The socket to a kernel forked by this process's zygote, or None to start it as usual."""
+        if not (_zygote_default if self.sandbox_zygote is None else self.sandbox_zygote):
+            return None
+        if sandbox_problem() is not None:
+            return None
+        try:
+            request = self._zygote_request(env)
+            if request is None:
+                return None
+            zygote = zygote_for(self._kernel_cmd[0], sandbox_environment(env), self.zygote_arguments(),
+                                self.preload_modules)
+            return zygote.spawn(request)
+        except (ZygoteError, OSError, ValueError) as exc:
+            self.log.warning("kernel not forked from the zygote, started as usual: %s", exc)
+            return None
+
+    def zygote_arguments(self):
+        """``launch.py`` arguments of the zygote's sandbox (the same for all its kernels)."""
+        args = ["--memory-mb", str(ZYGOTE_MEMORY_MB), "--cpu-seconds", str(self.sandbox_cpu_seconds),
+                "--max-processes", str(self.sandbox_max_processes), "--cpu-share", str(self.sandbox_cpu_share),
+                "--file-size-mb", str(self.sandbox_file_size_mb)]
+        for folder in self.sandbox_hide:
+            args += ["--hide", folder]
+        return args
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)

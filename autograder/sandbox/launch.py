@@ -17,6 +17,10 @@ Why each step (measured on the course machine, see the notes in shared/notes/gra
 - ``JPY_PARENT_PID`` is removed: inside a pid namespace the parent is pid 1 and ipykernel
   would exit at once.
 - ``RLIMIT_NPROC`` does not bind root, so a fork bomb is stopped by a pids cgroup instead.
+
+With ``--zygote`` it starts the kernel *factory* of :mod:`autograder.sandbox.zygote` instead: the
+same sandbox without any kernel's folders, plus the host's ``/tmp`` at :data:`ZYGOTE_HOST_TMP`
+(each forked kernel hides it again) and a host ``/proc`` (so that each kernel may mount its own).
 """
 import argparse
 import os
@@ -31,12 +35,29 @@ CGROUP_V1 = Path("/sys/fs/cgroup")
 CGROUP_GROUP = "lab5-grading-sandbox"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../autograder
 COURSE_ROOT = PACKAGE_ROOT.parent
+ZYGOTE_HOST_TMP = "/run/zygote/host-tmp"  # the host's /tmp, as the zygote sees it
+ZYGOTE_UID = 1000  # the zygote's uid in its namespace: a nested namespace may map it, not root
+
+# Environment of every sandboxed kernel (the zygote applies the same to the kernels it forks).
+SANDBOX_ENV = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+               "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+               # One thread per kernel: parallel graders share the cores fairly and reproducibly.
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+SANDBOX_UNSET = ("JPY_PARENT_PID",)  # inside a pid namespace the parent is pid 1: ipykernel would exit
+
+
+def sandbox_environment(env):
+    """``env`` as a sandboxed kernel sees it."""
+    env = {k: v for k, v in env.items() if k not in SANDBOX_UNSET}
+    env.update(SANDBOX_ENV)
+    return env
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--workdir", required=True, help="the kernel's writable working folder")
-    p.add_argument("--sockdir", required=True, help="folder of the kernel's unix sockets")
+    p.add_argument("--workdir", help="the kernel's writable working folder")
+    p.add_argument("--sockdir", help="folder of the kernel's unix sockets")
+    p.add_argument("--zygote", action="store_true", help="start the kernel factory (zygote.py), not a kernel")
     p.add_argument("--memory-mb", type=int, default=3072, help="address-space limit (MiB)")
     p.add_argument("--cpu-seconds", type=int, default=900, help="CPU time limit per process (s)")
     p.add_argument("--max-processes", type=int, default=64, help="processes/threads in the sandbox")
@@ -52,25 +73,38 @@ def parse_args(argv):
         args.command = args.command[1:]
     if not args.command:
         p.error("no kernel command given after --")
+    if not args.zygote and not (args.workdir and args.sockdir):
+        p.error("--workdir and --sockdir are required to start a kernel")
+    if args.zygote and args.allow_network:
+        p.error("a zygote's kernels never have network")
     return args
+
+
+def limit_values(memory_mb, cpu_seconds, file_size_mb, max_processes):
+    """{resource.RLIMIT_* name: value} of one kernel (names, so that they travel as JSON)."""
+    mib = 1024 * 1024
+    return {
+        "RLIMIT_AS": memory_mb * mib,
+        "RLIMIT_CPU": cpu_seconds,
+        "RLIMIT_FSIZE": file_size_mb * mib,
+        "RLIMIT_CORE": 0,
+        # Binds only a non-root user; the pids cgroup below is what stops a fork bomb as root.
+        "RLIMIT_NPROC": max_processes,
+    }
+
+
+def apply_limits(limits):
+    """Set each limit of :func:`limit_values` (soft = hard); one that cannot be set is skipped."""
+    for name, value in limits.items():
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError, AttributeError):
+            pass
 
 
 def set_limits(args):
     """Resource limits inherited by the kernel and everything it starts."""
-    mib = 1024 * 1024
-    limits = {
-        resource.RLIMIT_AS: args.memory_mb * mib,
-        resource.RLIMIT_CPU: args.cpu_seconds,
-        resource.RLIMIT_FSIZE: args.file_size_mb * mib,
-        resource.RLIMIT_CORE: 0,
-        # Binds only a non-root user; the pids cgroup below is what stops a fork bomb as root.
-        resource.RLIMIT_NPROC: args.max_processes,
-    }
-    for which, value in limits.items():
-        try:
-            resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
-            pass
+    apply_limits(limit_values(args.memory_mb, args.cpu_seconds, args.file_size_mb, args.max_processes))
 
 
 def _remove_stale_cgroups(parent):
@@ -153,40 +187,50 @@ def grading_packages(pythonpath=None):
     return packages
 
 
+def python_folders():
+    """The kernel's Python: the environment and the installation it was made from (which may
+    live in a hidden home folder, e.g. pyenv under /root)."""
+    return sorted({os.path.realpath(d) for d in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
 def bwrap_command(args, bwrap="bwrap"):
     """The bwrap argument list that runs ``args.command`` in the sandbox."""
-    workdir = os.path.realpath(args.workdir)
-    sockdir = os.path.realpath(args.sockdir)
-    conn = _connection_file(args.command)
-    # The kernel's Python: the environment and the installation it was made from (which may
-    # live in a hidden home folder, e.g. pyenv under /root).
-    python_dirs = sorted({os.path.realpath(d) for d in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
     cmd = [bwrap, "--die-with-parent", "--unshare-all", "--cap-drop", "ALL"]
     if args.allow_network:
         cmd.append("--share-net")
-    cmd += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/home", "--tmpfs", "/root"]
+    if args.zygote:
+        # Each forked kernel maps this uid to its root: mapping root itself would need CAP_SETFCAP.
+        cmd += ["--uid", str(ZYGOTE_UID), "--gid", str(ZYGOTE_UID)]
+    cmd += ["--ro-bind", "/", "/", "--dev", "/dev"]
+    # A forked kernel can only mount a /proc of its own where a whole /proc is visible (bwrap's
+    # --proc covers parts of it); the zygote runs no student code, each kernel mounts its own.
+    cmd += ["--bind", "/proc", "/proc"] if args.zygote else ["--proc", "/proc"]
+    cmd += ["--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/home", "--tmpfs", "/root"]
     hidden = [str(COURSE_ROOT)] + [os.path.realpath(h) for h in args.hide]
     for folder in hidden:
         if not _under(folder, "/tmp") and os.path.isdir(folder):
             cmd += ["--tmpfs", folder]
     # Put back, read-only, what the kernel needs from the hidden folders.
-    for folder in python_dirs + grading_packages():
+    for folder in python_folders() + grading_packages():
         if any(_under(folder, h) for h in hidden + ["/tmp", "/root", "/home", "/run"]):
             cmd += ["--ro-bind", folder, folder]
-    cmd += ["--bind", workdir, workdir, "--bind", sockdir, sockdir]
-    if conn:
-        conn = os.path.realpath(conn)
-        cmd += ["--ro-bind", conn, conn]
-    if args.pristine:
-        cmd += ["--ro-bind", os.path.realpath(args.pristine[0]), args.pristine[1]]
-    cmd += ["--chdir", workdir, "--hostname", "grading-sandbox",
-            "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
-            "--setenv", "IPYTHONDIR", "/tmp/ipython", "--setenv", "JUPYTER_RUNTIME_DIR", "/tmp/jupyter",
-            "--unsetenv", "JPY_PARENT_PID"]
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        # One thread per kernel: parallel graders share the cores fairly and reproducibly.
-        cmd += ["--setenv", var, "1"]
+    if args.zygote:
+        cmd += ["--bind", "/tmp", ZYGOTE_HOST_TMP, "--chdir", "/"]
+    else:
+        workdir, sockdir = os.path.realpath(args.workdir), os.path.realpath(args.sockdir)
+        cmd += ["--bind", workdir, workdir, "--bind", sockdir, sockdir]
+        conn = _connection_file(args.command)
+        if conn:
+            conn = os.path.realpath(conn)
+            cmd += ["--ro-bind", conn, conn]
+        if args.pristine:
+            cmd += ["--ro-bind", os.path.realpath(args.pristine[0]), args.pristine[1]]
+        cmd += ["--chdir", workdir]
+    cmd += ["--hostname", "grading-sandbox"]
+    for var, value in SANDBOX_ENV.items():
+        cmd += ["--setenv", var, value]
+    for var in SANDBOX_UNSET:
+        cmd += ["--unsetenv", var]
     return cmd + ["--"] + list(args.command)
 
 
