@@ -13,7 +13,7 @@ Both sides must agree before any time is reported: every correct submission gets
 from both, and each correct, buggy or unanswered submission gets the same score per test from
 both (a grader that silently lost its hidden tests would otherwise look fast).
 
-The scaling rows grade the same 4 x cores correct submissions with 1, 2, 4, ... workers (up to
+The scaling rows grade the same 8 x cores correct submissions with 1, 2, 4, ... workers (up to
 the cores): near-linear scaling shows as seconds per submission falling with the worker count.
 
 Environment: BENCH_GRADING_CLASS_SIZE (default 40), BENCH_GRADING_STOCK_SAMPLE (default 0: the whole
@@ -205,7 +205,7 @@ def run(repeats):
                 "stock nbgrader, sequential" + ("" if len(sample) == len(students) else " (scaled)"), stock_total, runs=2,
                 note=f"class throughput {stock_total / ours:.2f}x stock"),
         ]
-        correct = _only_correct(source, release, 4 * cores)
+        correct = _only_correct(source, release, 8 * cores)
         counts = [1]
         while counts[-1] * 2 <= cores:
             counts.append(counts[-1] * 2)

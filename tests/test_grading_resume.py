@@ -37,6 +37,36 @@ def _done_count(ledger):
         return 0
 
 
+def _descendants(pid):
+    """Every process below ``pid`` now (from /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pids):
+    """The pids that are still running (not gone, not zombies)."""
+    alive = set()
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.add(pid)
+        except (OSError, IndexError):
+            pass
+    return alive
+
+
 def test_sigkill_then_rerun_grades_everyone_exactly_once(tmp_path):
     course = course_copy(tmp_path / "course")
     source, release = notebooks(course)
@@ -50,10 +80,16 @@ def test_sigkill_then_rerun_grades_everyone_exactly_once(tmp_path):
     deadline = time.monotonic() + 300
     while _done_count(ledger) < 1 and time.monotonic() < deadline and grader.poll() is None:
         time.sleep(0.2)
+    started_by_grader = _descendants(grader.pid)  # workers, zygotes, kernels
     os.kill(grader.pid, signal.SIGKILL)  # mid-batch: others are still being graded
     grader.wait()
     done_before = _done_count(ledger)
     assert 1 <= done_before < len(students), "the kill did not land mid-batch"
+    assert len(started_by_grader) >= 4, started_by_grader  # 2 workers, each with a zygote's bwrap at least
+    deadline = time.monotonic() + 30
+    while _alive(started_by_grader) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(started_by_grader), "processes of the killed grader are still running"
 
     rerun = subprocess.run(_cli(course), cwd=course, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]

@@ -139,14 +139,35 @@ class _LogCapture(logging.Handler):
             self.lines.append(f"{record.levelname}: {message}")
 
 
-def warm_up(course_root):
+def die_with(parent_pid):
+    """End this process when ``parent_pid`` (the grading command) ends, even by SIGKILL (Linux).
+
+    A pool worker would otherwise outlive a killed grading command, idle for ever with its
+    zygote; the kernels and zygote of a worker end with the worker.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # it ended before the line above took effect
+        os._exit(1)
+
+
+def warm_up(course_root, parent_pid=None):
     """Pay a worker process's one-time costs before its first job (a pool initializer: never raises).
+
+    With ``parent_pid`` the worker first arranges to end with that process (:func:`die_with`).
 
     Imports nbgrader, loads the course configuration, probes the sandbox, starts the kernel
     zygote (:mod:`autograder.sandbox.zygote`: this worker's kernels are forked from it) and
     computes the tamper guard's pristine reference (:mod:`autograder.sandbox.pristine`).
     Whatever fails here is met again, and reported, by the first job.
     """
+    if parent_pid is not None:
+        die_with(parent_pid)
     try:
         import nbgrader.converters  # noqa: F401
 

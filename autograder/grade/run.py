@@ -152,7 +152,7 @@ def start_executor(workers, scheduler, course_root):
         return Client(scheduler)
     context = multiprocessing.get_context("spawn")
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                  initializer=warm_up, initargs=(str(course_root),))
+                                                  initializer=warm_up, initargs=(str(course_root), os.getpid()))
     for _ in range(workers):  # a pool starts its processes as work arrives
         pool.submit(int)
     return pool

@@ -6,5 +6,8 @@
   timeout and flood survival, tampering guard), configured in ``nbgrader_config.py``;
 - ``guard.py``: the kernel-side code of the tampering guard (sent to the kernel as source);
 - ``pristine.py``: the hidden tests' tamper-guard reference, computed once per grading process
-  and bound read-only into each sandbox.
+  and bound read-only into each sandbox;
+- ``zygote.py``: a sandboxed kernel factory that imports the heavy modules once and forks each
+  kernel into namespaces of its own (``./course grade``'s workers use it), with
+  ``zygote_stub.py``, the local process jupyter_client manages in place of a forked kernel.
 """
