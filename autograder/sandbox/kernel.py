@@ -23,8 +23,8 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from autograder.sandbox import pristine
-from autograder.sandbox.launch import (grading_packages, kernel_course_root, limit_values, python_folders,
-                                       sandbox_environment)
+from autograder.sandbox.launch import (ZYGOTE_HOST_TMP, grading_packages, kernel_course_root, limit_values,
+                                       python_folders, sandbox_environment)
 
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
@@ -294,6 +294,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         argv[argv.index("-f") + 1] = inside
         return {
             "argv": argv, "connection": Path(connection).read_text(), "connection_path": inside,
+            "host_tmp": ZYGOTE_HOST_TMP,
             "env": sandbox_environment(env), "cwd": folders[0], "folders": folders, "readonly": readonly,
             "reference": reference, "reference_at": pristine.REFERENCE_PATH,
             "limits": limit_values(self.sandbox_memory_mb, self.sandbox_cpu_seconds,

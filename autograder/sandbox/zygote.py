@@ -50,7 +50,6 @@ PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 3
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-HOST_TMP = "/run/zygote/host-tmp"  # = launch.ZYGOTE_HOST_TMP (this file does not import the package)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -100,12 +99,12 @@ def _fork(attempts=40):
     return os.fork()
 
 
-def _host_path(path):
+def _host_path(request, path):
     """Where the zygote sees the host's ``path`` (which must lie in the host's /tmp)."""
     real = os.path.normpath(path)
     if not real.startswith("/tmp/"):
         raise ValueError(f"{path} is not in /tmp")
-    return HOST_TMP + real[len("/tmp"):]
+    return request["host_tmp"] + real[len("/tmp"):]
 
 
 def _loopback_up():
@@ -134,12 +133,12 @@ def _isolate(request):
     _write("/proc/self/uid_map", f"0 {uid} 1")
     _write("/proc/self/gid_map", f"0 {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    folders = {path: os.open(_host_path(path), os.O_PATH | os.O_DIRECTORY) for path in request["folders"]}
+    folders = {path: os.open(_host_path(request, path), os.O_PATH | os.O_DIRECTORY) for path in request["folders"]}
     # e.g. the graded course's own autograder package, when that course lives in /tmp
-    packages = {path: os.open(_host_path(path), os.O_PATH | os.O_DIRECTORY) for path in request["readonly"]}
+    packages = {path: os.open(_host_path(request, path), os.O_PATH | os.O_DIRECTORY) for path in request["readonly"]}
     reference = None
     if request.get("reference"):
-        with open(_host_path(request["reference"]), "rb") as handle:
+        with open(_host_path(request, request["reference"]), "rb") as handle:
             reference = handle.read()
     # Fresh /tmp, /run (this hides the host's /tmp) and /dev/shm; then the kernel's own folders.
     for target, mode in (("/tmp", "1777"), ("/run", "755"), ("/dev/shm", "1777")):
