@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -14,11 +13,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
 import corpus  # noqa: E402
 from course_copy import course_copy, notebooks, write_submission  # noqa: E402
+from kernel_session import KernelSession  # noqa: E402
 
 from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment  # noqa: E402
 from autograder.checks._guard import UNVERIFIED  # noqa: E402
 from autograder.sandbox import pristine  # noqa: E402
-from autograder.sandbox.kernel import SandboxedKernelManager, sandbox_problem  # noqa: E402
+from autograder.sandbox.kernel import sandbox_problem  # noqa: E402
 
 
 def _run_in_sandbox(code, timeout=60, pythonpath=COURSE_ROOT, launch="direct", **limits):
@@ -29,27 +29,13 @@ def _run_in_sandbox(code, timeout=60, pythonpath=COURSE_ROOT, launch="direct", *
     """
 
     async def main():
-        workdir = tempfile.mkdtemp(prefix="sandbox-test-")
-        km = SandboxedKernelManager(kernel_name="python3", sandbox_zygote=launch == "zygote", **limits)
-        await km.start_kernel(cwd=workdir, env=dict(os.environ, PYTHONPATH=str(pythonpath)))
-        assert km.forked_from_zygote == (launch == "zygote")
-        kc = km.client()
-        kc.start_channels()
+        session = KernelSession(pythonpath, sandbox_zygote=launch == "zygote", **limits)
         try:
-            await kc.wait_for_ready(timeout=60)
-            out, error = [], []
-
-            def hook(msg):
-                if msg["msg_type"] == "stream":
-                    out.append(msg["content"]["text"])
-                elif msg["msg_type"] == "error":
-                    error.append(msg["content"]["ename"])
-
-            await kc.execute_interactive(code, timeout=timeout, output_hook=hook)
-            return "".join(out), (error[0] if error else None)
+            await session.start()
+            assert session.km.forked_from_zygote == (launch == "zygote")
+            return await session.run(code, timeout=timeout)
         finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
+            await session.stop()
 
     # A fresh thread has no event loop of its own yet, whatever other tests left running here.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:

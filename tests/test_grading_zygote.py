@@ -9,15 +9,17 @@ cannot serve a kernel, the kernel is started the usual way.
 import asyncio
 import concurrent.futures
 import os
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from autograder.course import COURSE_ROOT
-from autograder.sandbox import kernel as sandbox_kernel
-from autograder.sandbox.kernel import SandboxedKernelManager, sandbox_problem
+sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
+from kernel_session import KernelSession  # noqa: E402
+
+from autograder.sandbox import kernel as sandbox_kernel  # noqa: E402
+from autograder.sandbox.kernel import sandbox_problem  # noqa: E402
 
 # One thread for the whole module: a zygote lives as long as the thread that started it.
 _thread = concurrent.futures.ThreadPoolExecutor(max_workers=1)
@@ -26,36 +28,6 @@ _thread = concurrent.futures.ThreadPoolExecutor(max_workers=1)
 @pytest.fixture(autouse=True, scope="module")
 def needs_sandbox():
     assert sandbox_problem() is None, f"bwrap must work on the course machine: {sandbox_problem()}"
-
-
-class Session:
-    """One sandboxed kernel: ``run(code)`` returns (stdout, error name or None)."""
-
-    def __init__(self, **traits):
-        self.workdir = tempfile.mkdtemp(prefix="zygote-test-")
-        self.km = SandboxedKernelManager(kernel_name="python3", **traits)
-
-    async def start(self):
-        await self.km.start_kernel(cwd=self.workdir, env=dict(os.environ, PYTHONPATH=str(COURSE_ROOT)))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        await self.kc.wait_for_ready(timeout=60)
-
-    async def run(self, code, timeout=60):
-        out, error = [], []
-
-        def hook(msg):
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                error.append(msg["content"]["ename"])
-
-        await self.kc.execute_interactive(code, timeout=timeout, output_hook=hook)
-        return "".join(out), (error[0] if error else None)
-
-    async def stop(self):
-        self.kc.stop_channels()
-        await self.km.shutdown_kernel(now=True)
 
 
 def _in_thread(coroutine_function):
@@ -86,7 +58,7 @@ print("draw", numpy.random.random())
 """
 
     async def main():
-        first = Session(sandbox_zygote=True)
+        first = KernelSession(sandbox_zygote=True)
         await first.start()
         assert first.km.forked_from_zygote
         out_first, error = await first.run(leave_behind)
@@ -97,7 +69,7 @@ print("draw", numpy.random.random())
                 break
             await asyncio.sleep(0.1)
         await first.stop()
-        second = Session(sandbox_zygote=True)
+        second = KernelSession(sandbox_zygote=True)
         await second.start()
         assert second.km.forked_from_zygote
         out_second, error = await second.run(look)
@@ -148,7 +120,7 @@ print(open("nested.txt").read())
 """
 
     async def main():
-        session = Session(sandbox_zygote=True)
+        session = KernelSession(sandbox_zygote=True)
         await session.start()
         assert session.km.forked_from_zygote
         try:
@@ -166,7 +138,7 @@ print(open("nested.txt").read())
 
 def test_interrupt_and_death_of_a_forked_kernel_reach_jupyter_client():
     async def main():
-        session = Session(sandbox_zygote=True)
+        session = KernelSession(sandbox_zygote=True)
         await session.start()
         assert session.km.forked_from_zygote
         try:
@@ -191,13 +163,13 @@ def test_interrupt_and_death_of_a_forked_kernel_reach_jupyter_client():
 
 def test_kernel_starts_the_usual_way_when_the_zygote_cannot_fork_it(monkeypatch):
     """A zygote that died (or a memory limit too small for a forked kernel) costs nothing but speed."""
-    dead = sandbox_kernel.Zygote(os.sys.executable, dict(os.environ), ["--memory-mb", "8192"], [])
+    dead = sandbox_kernel.Zygote(sys.executable, dict(os.environ), ["--memory-mb", "8192"], [])
     dead.process.kill()
     dead.process.wait()
     monkeypatch.setattr(sandbox_kernel, "zygote_for", lambda *args, **kwargs: dead)
 
     async def start_and_run(**traits):
-        session = Session(sandbox_zygote=True, **traits)
+        session = KernelSession(sandbox_zygote=True, **traits)
         await session.start()
         try:
             out, error = await session.run("import numpy; print('answer', numpy.arange(4).sum())")
