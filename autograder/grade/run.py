@@ -142,9 +142,9 @@ def record_result(info, record, fingerprint, ledger=None):
 def start_executor(workers, scheduler, course_root):
     """The local process pool (or Dask client), its workers already paying their start-up costs.
 
-    Started before the template gradebook is built, so each local worker's imports, sandbox probe
-    and tamper-guard reference (:func:`autograder.grade.job.warm_up`) overlap with that. Dask
-    workers pay those costs in their first job.
+    Started before the template gradebook is built, so each local worker's imports, sandbox probe,
+    kernel zygote and tamper-guard reference (:func:`autograder.grade.job.warm_up`) overlap with
+    that. Dask workers pay those costs in their first job and start their kernels the usual way.
     """
     if scheduler:
         from distributed import Client

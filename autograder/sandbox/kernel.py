@@ -31,8 +31,9 @@ ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
 ZYGOTE_STUB = Path(__file__).resolve().parent / "zygote_stub.py"
 ZYGOTE_TIMEOUT = 60  # seconds for the zygote's imports, or for one kernel's namespaces
 ZYGOTE_MEMORY_MB = 8192  # the zygote's own address-space limit: it runs no student code
-# A forked kernel starts with the zygote's address space (about 1.1 GB here): below this much
-# room under its memory limit it is started the usual way, with its imports still to come.
+# A forked kernel starts with the zygote's address space (about 0.45 GB here) and ipykernel's
+# threads add about 0.6 GB: with less room than this above the zygote's size under its memory
+# limit, a kernel is started the usual way, with its imports still to come.
 ZYGOTE_HEADROOM = 1024 * 1024 * 1024
 # What a grading kernel of this course imports anyway (ipykernel, the notebook's first cell, the
 # hidden tests' package). Not matplotlib.pyplot or its inline backend: they hook into the kernel's
@@ -227,17 +228,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         kernel_cmd = super().format_kernel_cmd(extra_arguments)
         workdir = self._launch_args.get("cwd") or os.getcwd()
-        cmd = [
-            sys.executable, "-I", str(LAUNCHER),
-            "--workdir", str(workdir), "--sockdir", self._sockdir,
-            "--memory-mb", str(self.sandbox_memory_mb),
-            "--cpu-seconds", str(self.sandbox_cpu_seconds),
-            "--max-processes", str(self.sandbox_max_processes),
-            "--cpu-share", str(self.sandbox_cpu_share),
-            "--file-size-mb", str(self.sandbox_file_size_mb),
-        ]
-        for folder in self.sandbox_hide:
-            cmd += ["--hide", folder]
+        cmd = [sys.executable, "-I", str(LAUNCHER), "--workdir", str(workdir), "--sockdir", self._sockdir,
+               *self._launcher_limits(self.sandbox_memory_mb)]
         self._kernel_cmd, self._workdir = kernel_cmd, str(workdir)
         reference = self._write_reference(kernel_cmd[0])
         if reference:
@@ -311,21 +303,25 @@ class SandboxedKernelManager(AsyncKernelManager):
             request = self._zygote_request(env)
             if request is None:
                 return None
-            zygote = zygote_for(self._kernel_cmd[0], sandbox_environment(env), self.zygote_arguments(),
-                                self.preload_modules)
+            zygote = zygote_for(self._kernel_cmd[0], request["env"], self.zygote_arguments(), self.preload_modules)
             return zygote.spawn(request)
         except (ZygoteError, OSError, ValueError) as exc:
             self.log.warning("kernel not forked from the zygote, started as usual: %s", exc)
             return None
 
-    def zygote_arguments(self):
-        """``launch.py`` arguments of the zygote's sandbox (the same for all its kernels)."""
-        args = ["--memory-mb", str(ZYGOTE_MEMORY_MB), "--cpu-seconds", str(self.sandbox_cpu_seconds),
+    def _launcher_limits(self, memory_mb):
+        """``launch.py``'s limit and hiding arguments for these settings."""
+        args = ["--memory-mb", str(memory_mb), "--cpu-seconds", str(self.sandbox_cpu_seconds),
                 "--max-processes", str(self.sandbox_max_processes), "--cpu-share", str(self.sandbox_cpu_share),
                 "--file-size-mb", str(self.sandbox_file_size_mb)]
         for folder in self.sandbox_hide:
             args += ["--hide", folder]
         return args
+
+    def zygote_arguments(self):
+        """``launch.py`` arguments of the zygote's sandbox (the same for all its kernels; its kernels
+        set their own memory limit)."""
+        return self._launcher_limits(ZYGOTE_MEMORY_MB)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)

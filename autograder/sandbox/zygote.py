@@ -197,6 +197,9 @@ def _kernel(request):
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
+        import traceback
+
+        traceback.print_exc()  # on the zygote's stderr: shown with AUTOGRADER_SANDBOX_DEBUG=1
         code = 1
     finally:
         for stream in (sys.stdout, sys.stderr):
@@ -253,6 +256,14 @@ def _reaper(request, link):
                     os._exit(0)
 
 
+def _fail(link, exc):
+    """Tell the grading process why this kernel could not be made, and end this process."""
+    try:
+        link.sendall(f"E{type(exc).__name__}: {exc}\n".encode())
+    finally:
+        os._exit(70)
+
+
 def _serve_one(request, fd):
     """The setup child of one request: never returns."""
     link = socket.socket(fileno=fd)
@@ -263,15 +274,11 @@ def _serve_one(request, fd):
             try:
                 _reaper(request, link)
             except BaseException as exc:
-                link.sendall(f"E{type(exc).__name__}: {exc}\n".encode())
-            finally:
-                os._exit(70)
+                _fail(link, exc)
+            os._exit(70)
         os._exit(0)
     except BaseException as exc:
-        try:
-            link.sendall(f"E{type(exc).__name__}: {exc}\n".encode())
-        finally:
-            os._exit(70)
+        _fail(link, exc)
 
 
 def main(argv):
