@@ -1,9 +1,9 @@
 """nbgrader configuration for the lab5 course. The repository root is the course root.
 
 Loaded by every nbgrader command run from this folder (CLI, formgrader, our ``./course grade``),
-so what is set here protects a TA who runs plain ``nbgrader autograde lab5`` too.
+so what is set here protects a TA who runs plain ``nbgrader autograde lab5`` too. Classes are
+named by import string (the formgrader serialises this configuration).
 """
-import os
 import sys
 from pathlib import Path
 
@@ -12,12 +12,9 @@ c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this 
 COURSE_ROOT = Path(__file__).resolve().parent
 c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.course_id = "mixture-models"
-
-# Hidden-test cells import the instructor-only ``autograder`` package: make the course root
-# importable in every kernel nbgrader starts (kernels inherit this environment).
-_pythonpath = os.environ.get("PYTHONPATH", "")
-if str(COURSE_ROOT) not in _pythonpath.split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(COURSE_ROOT), _pythonpath) if p)
+# This course's own grading code (the preprocessors named below), ahead of any other checkout's.
+if str(COURSE_ROOT) not in sys.path:
+    sys.path.insert(0, str(COURSE_ROOT))
 
 # What a student sees in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -34,35 +31,38 @@ c.IgnorePattern.pattern = r"(?i)warning"
 
 # nbgrader copies every file of source/lab5 over the submitted copy before grading (we keep that
 # default: Autograde.exclude_overwriting stays empty), so a submission cannot replace the data,
-# the images or the widget module.
+# the images or the widget package.
 
-# ==== SANDBOX (code in autograder/sandbox and autograder/grade) ================================
+# ==== SEALED GRADING (code in autograder/sandbox, autograder/verifier, autograder/grade) =======
 # Every kernel nbgrader starts to autograde from this course root runs in a bubblewrap sandbox
-# (no network, read-only system, no view of source/, the gradebook, other students or home
-# folders; memory, CPU and process limits), survives crashes/timeouts/floods, and has its test
-# cells guarded against tampering. This covers `./course grade`, plain `nbgrader autograde lab5`
-# and the formgrader's autograde button. Where bwrap cannot run, grading goes on and every
-# notebook logs a loud UNSANDBOXED warning (set GuardedExecute.require_sandbox = True to refuse).
-if str(COURSE_ROOT) not in sys.path:
-    sys.path.insert(0, str(COURSE_ROOT))
-from nbgrader.converters import Autograde as _Autograde  # noqa: E402
-from nbgrader.preprocessors import ClearHiddenTests as _ClearHiddenTests, Execute as _Execute  # noqa: E402
-
-from autograder.sandbox.execute import GuardedExecute as _GuardedExecute  # noqa: E402
-from autograder.grade.feedback import ScrubHiddenTestOutput as _ScrubHiddenTestOutput  # noqa: E402
-
-c.Autograde.autograde_preprocessors = [
-    _GuardedExecute if p is _Execute else p for p in _Autograde.class_traits()["autograde_preprocessors"].default()
+# that holds nothing secret (no checks, no reference, no master notebook, no gradebook, no other
+# student); the checks run in a verifier process outside it, and the verifier's record decides
+# every autograded point. This covers `./course grade`, plain `nbgrader autograde lab5` and the
+# formgrader's autograde button. Where bwrap cannot run, grading is refused unless
+# c.SandboxedExecute.allow_unsandboxed = True says otherwise (and then it warns loudly).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "autograder.grade.repair.RepairCells",  # deleted, moved, duplicated or unlabelled cells, from the release
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.GuardedExecute.notebook_timeout = 900  # wall-clock seconds for a whole notebook
-c.SandboxedKernelManager.sandbox_memory_mb = 3072
-c.SandboxedKernelManager.sandbox_max_processes = 64
-c.SandboxedKernelManager.sandbox_cpu_share = 1.0
-# Feedback shows no hidden tests: neither their source nor traceback lines/outputs quoting them.
+c.Autograde.autograde_preprocessors = [
+    "autograder.sandbox.execute.SandboxedExecute",  # in place of nbgrader's Execute
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "autograder.verifier.record.ApplyVerifierRecord",  # the verifier's record decides, just before scoring
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Feedback shows no hidden tests: neither their source nor any output quoting them.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    _ScrubHiddenTestOutput,
-    _ClearHiddenTests,
+    "autograder.grade.feedback.ScrubHiddenTestOutput",
+    "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-# ==== end of SANDBOX ==========================================================================
+# ==== end of SEALED GRADING ===================================================================

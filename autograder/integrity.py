@@ -1,15 +1,15 @@
-"""Integrity report: does a submission touch the grading machinery? (for a human to look at)
+"""Integrity report: does a submission reach for the grading machinery? (for a human to look at)
 
-``scan_notebook(nb)`` returns a list of ``Finding``s, each with a plain-language reason:
+``scan_notebook(nb)`` returns a list of ``Finding``s, each with a plain-language reason, from
+reading the code the student could write (solution cells and any cell without an nbgrader test
+role): importing the grading package or the grading client, replacing attributes of numpy /
+scipy / scikit-learn / the built-ins, rebinding ``print`` or ``AssertionError``, import
+machinery, frame and code-object introspection, ending the kernel, IPython hooks, ``exec``.
 
-* **static** findings come from reading the code the student could write (solution cells and
-  any cell without an nbgrader test role): importing the grading package, replacing attributes of
-  numpy / scipy / scikit-learn / the built-ins, rebinding ``print`` or ``AssertionError``, import
-  machinery, frame and code-object introspection, ending the kernel, IPython hooks, ``exec``.
-* **runtime** findings come from the outputs of an autograded notebook: a hidden check that
-  failed closed because the grading environment was modified (``autograder.checks._guard``).
-
-A finding is a reason to look, not a verdict: ``import inspect`` to read a docstring is harmless.
+It is advisory only. No score depends on it: the kernel holds no check and no reference, and
+the verifier's record decides every autograded point, so none of these can earn a point. It
+says what a notebook *tried*, so that a person can look (the submission is ``flagged`` and
+``status_detail`` says why). ``import inspect`` to read a docstring is harmless.
 Command line: ``python -m autograder.integrity NOTEBOOK...`` prints a report, exit status 1 when
 anything was found.
 """
@@ -19,10 +19,6 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
-
-from autograder.checks._feedback import TAMPER_MARKER
-from autograder.checks._guard import UNVERIFIED as UNVERIFIED_MARKER
-
 
 
 # Modules whose attributes the checks (or the libraries they call) rely on.
@@ -55,6 +51,8 @@ DOTTED_CALLS = {
 }
 MODULE_IMPORTS = {
     "autograder": ("grading-package", "imports the instructor-only grading package `autograder`"),
+    "lab5_grader": ("grading-client", "imports the grading client `lab5_grader` (only the hidden tests talk to the grader)"),
+    "lab5_widgets.common": ("widget-internals", "imports the widgets' own fallback code (it is no substitute for the graded functions)"),
     "builtins": ("patches-builtins", "imports the `builtins` module, through which built-in names can be replaced"),
     "importlib": ("import-machinery", "uses the import machinery (importlib)"),
     "inspect": ("introspection", "imports `inspect` (can read frames and source of the grading code)"),
@@ -78,7 +76,7 @@ class Finding:
     cell: int  # index of the cell in the notebook
     grade_id: Optional[str]
     line: Optional[int]  # line within the cell, when known
-    kind: str  # e.g. "patches-library", "grading-package", "runtime-tamper"
+    kind: str  # e.g. "patches-library", "grading-package", "grading-client"
     reason: str  # plain language
     code: str = ""  # the line concerned
 
@@ -206,6 +204,8 @@ class _Scanner(ast.NodeVisitor):
             self.add(node, "patches-builtins", "uses `__builtins__`, through which built-in names can be replaced")
         elif node.id == "autograder":
             self.add(node, "grading-package", "refers to the instructor-only grading package `autograder`")
+        elif node.id == "lab5_grader":
+            self.add(node, "grading-client", "refers to the grading client `lab5_grader`")
 
     def visit_Attribute(self, node):
         dotted = _dotted(node)
@@ -246,7 +246,7 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Constant(self, node):
-        if isinstance(node.value, str) and "autograder" in node.value:
+        if isinstance(node.value, str) and ("autograder" in node.value or "lab5_grader" in node.value):
             self.add(node, "grading-package", "mentions the instructor-only grading package `autograder` in a string")
         elif isinstance(node.value, str) and any(marker in node.value for marker in GRADING_FILES):
             self.add(node, "grading-files", "names a file of the grading setup (gradebook, nbgrader configuration, "
@@ -309,26 +309,11 @@ def is_test_cell(cell):
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def _runtime_findings(index, cell):
-    findings = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") != "error":
-            continue
-        text = f"{output.get('evalue', '')}"
-        if TAMPER_MARKER in text:
-            findings.append(Finding(index, _nbgrader(cell).get("grade_id"), None, "runtime-tamper",
-                                    "a hidden check found the grading environment modified when it ran: " + text.split("(", 1)[-1].split(")")[0]))
-        elif UNVERIFIED_MARKER in text:
-            findings.append(Finding(index, _nbgrader(cell).get("grade_id"), None, "runtime-unverified",
-                                    "a hidden check could not verify the grading environment: " + text[:200]))
-    return findings
-
-
 def scan_notebook(nb):
     """Every finding for a notebook (an nbformat node or its JSON as a dict), in cell order.
 
-    Static findings for cells the student could write (all code cells except autograded test
-    cells, whose source nbgrader restores); runtime findings from the error outputs of every cell.
+    Findings for the cells the student could write: all code cells except autograded test cells,
+    whose source nbgrader restores from the release.
     """
     cells = nb["cells"]
     code_cells = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
@@ -344,7 +329,6 @@ def scan_notebook(nb):
         if not is_test_cell(cell):
             for line, kind, reason, code in scan_source(_source_text(cell), aliases):
                 findings.append(Finding(index, _nbgrader(cell).get("grade_id"), line, kind, reason, code))
-        findings.extend(_runtime_findings(index, cell))
     return findings
 
 

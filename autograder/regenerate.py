@@ -64,31 +64,31 @@ def generate_release(course_root):
 
 
 def execute_notebook(notebook_path, timeout=120, workdir=None, execution="solutions"):
-    """Execute a notebook with a real kernel (in its own folder, or ``workdir``); returns it executed.
+    """Execute a notebook as grading does (a grading kernel, the verifier answering its hidden
+    tests), in its own folder or ``workdir``; returns it executed.
 
     ``execution`` is what the kernel sees as NBGRADER_EXECUTION: any value makes it a headless run,
     like nbgrader's own, so the notebook skips its live widgets (whose outputs would only be
-    random model ids without a browser).
+    random model ids without a browser). The master notebook is our own code, so it may run
+    unsandboxed where bwrap cannot run.
     """
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(notebook_path, as_version=4)
-    env_path = os.pathsep.join(filter(None, [str(COURSE_ROOT), os.environ.get("PYTHONPATH", "")]))
-    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "NBGRADER_EXECUTION")}
-    os.environ["PYTHONPATH"] = env_path  # hidden-test cells import autograder.checks
-    os.environ["NBGRADER_EXECUTION"] = execution
-    try:
-        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(workdir or Path(notebook_path).parent)}}).execute()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
+    from autograder.sandbox.execute import SandboxedExecute
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    saved = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = execution
+    try:
+        SandboxedExecute(timeout=timeout, allow_unsandboxed=True, kernel_name="python3").preprocess(
+            notebook, {"metadata": {"path": str(workdir or Path(notebook_path).parent)}})
+    finally:
+        if saved is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = saved
     coalesce_streams = CoalesceStreamsPreprocessor()
+    notebook.metadata.pop("autograder", None)  # how this run went: not part of the solutions
     for cell in notebook.cells:
         # Timings, and how output happened to be split into messages, differ from run to run;
         # they would make every regeneration a diff.
@@ -105,7 +105,13 @@ def build_solutions(course_root):
     course_root = Path(course_root)
     solutions = course_root / "solutions" / ASSIGNMENT_ID
     solutions.mkdir(parents=True, exist_ok=True)
-    executed = execute_notebook(course_root / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE)
+    # Run in a copy of the assignment with its links resolved (the images are links into images/),
+    # as grading does: the kernel sees its own folder only.
+    with tempfile.TemporaryDirectory(prefix="lab5-solutions-") as scratch:
+        workdir = Path(scratch) / ASSIGNMENT_ID
+        shutil.copytree(course_root / "source" / ASSIGNMENT_ID, workdir, symlinks=False,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        executed = execute_notebook(workdir / NOTEBOOK_FILE)
     nbformat.write(executed, solutions / NOTEBOOK_FILE)
     html, _ = HTMLExporter().from_notebook_node(executed)
     (solutions / NOTEBOOK_FILE.replace(".ipynb", ".html")).write_text(html, encoding="utf-8")

@@ -140,7 +140,7 @@ def test_release_holds_no_solution_or_hidden_test(source_notebook):
 
 
 def test_release_is_self_contained():
-    """The student gets everything the notebook opens: data, image, widget module."""
+    """The student gets everything the notebook opens: data, image, widget module or package."""
     notebook = nbformat.read(RELEASE_DIR / NOTEBOOK_FILE, as_version=4)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     for relative in re.findall(r'"((?:data|images)/[^"]+)"', code):
@@ -148,7 +148,8 @@ def test_release_is_self_contained():
         assert not (RELEASE_DIR / relative).is_symlink()
     for module in re.findall(r"^\s*from (\w+) import", code, re.M):
         if module.startswith("lab5"):
-            assert (RELEASE_DIR / f"{module}.py").is_file(), f"release/ lacks the module {module}"
+            released = (RELEASE_DIR / f"{module}.py", RELEASE_DIR / module / "__init__.py")
+            assert any(path.is_file() for path in released), f"release/ lacks the module or package {module}"
 
 
 def test_release_stubs_every_solution(source_notebook):

@@ -1,11 +1,12 @@
-"""Python-level tests of the lab's widgets (``source/lab5/lab5_widgets.py``).
+"""Python-level tests of the lab's widgets (the package ``source/lab5/lab5_widgets/``).
 
 They set slider values the way the browser does (assigning ``.value``) and assert on the model
 state and on the drawn matplotlib artists: no browser needed (see ``tests/browser`` for that).
 """
 import ast
-import importlib.util
+import html
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -13,18 +14,10 @@ import pytest
 from autograder import reference
 from autograder.course import GRADED_FUNCTIONS, SOURCE_DIR
 from autograder.lab import CATEGORY_PROB, COVARIANCE_MATRICES, MEANS, lab_points
+from benchmarks.bench_widgets import WIDGETS_PACKAGE, load_widgets
 
-WIDGETS_FILE = SOURCE_DIR / "lab5_widgets.py"
-
-
-def _load_widgets_module():
-    spec = importlib.util.spec_from_file_location("lab5_widgets", WIDGETS_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-w = _load_widgets_module()
+w = load_widgets()  # the package, as the notebook imports it
+from lab5_widgets import common, gmm, quantisation, steppers  # noqa: E402  (importable once loaded)
 
 
 def not_implemented(*args, **kwargs):
@@ -63,16 +56,42 @@ def is_ok_note(widget):
 
 
 # ------------------------------------------------------------------------------------------------
-# The module itself: released to students, so no answers and no instructor imports
+# The package itself: released to students, so no answers and no instructor imports
 # ------------------------------------------------------------------------------------------------
-def test_module_defines_no_graded_function_and_imports_no_instructor_code():
-    tree = ast.parse(WIDGETS_FILE.read_text())
-    defined = {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    assert not defined & set(GRADED_FUNCTIONS), "the released helper must not contain the graded functions"
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert "autograder" not in imported
-    assert "scipy.stats" not in WIDGETS_FILE.read_text(), "no density code: fallbacks go through scikit-learn"
+def widget_sources():
+    """Every module of the package: {file name: source text}."""
+    sources = {path.name: path.read_text() for path in sorted(WIDGETS_PACKAGE.glob("*.py"))}
+    assert "__init__.py" in sources and len(sources) > 1
+    return sources
+
+
+def test_package_defines_no_graded_function_and_imports_no_instructor_code():
+    for name, source in widget_sources().items():
+        tree = ast.parse(source)
+        defined = {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        assert not defined & set(GRADED_FUNCTIONS), f"{name}: the released helper must not contain the graded functions"
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert "autograder" not in imported, name
+
+
+def test_package_holds_no_solution_or_hidden_test_code():
+    """The fallbacks call libraries; no two consecutive lines of a solution (the release's scan, on source)."""
+    import nbformat
+
+    from autograder.course import NOTEBOOK_FILE
+    from tests.test_course_files import leaked_lines, secret_regions
+
+    regions = secret_regions(nbformat.read(SOURCE_DIR / NOTEBOOK_FILE, as_version=4))
+    for name, source in widget_sources().items():
+        assert not leaked_lines(regions, source), name
+
+
+def test_package_exports_the_four_widgets():
+    assert w.__all__ == ["gmm_explorer", "kmeans_stepper", "em_stepper", "quantisation_explorer"]
+    assert all(callable(getattr(w, name)) for name in w.__all__)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -80,23 +99,35 @@ def test_module_defines_no_graded_function_and_imports_no_instructor_code():
 # ------------------------------------------------------------------------------------------------
 def test_covariance_round_trips_through_the_sliders():
     for covariance in COVARIANCE_MATRICES:
-        np.testing.assert_allclose(w.covariance_from_sliders(*w.sliders_from_covariance(covariance)), covariance)
+        np.testing.assert_allclose(gmm.covariance_from_sliders(*gmm.sliders_from_covariance(covariance)), covariance)
 
 
 def test_ellipse_geometry_of_a_rotated_gaussian():
     # Variances 4 and 1 along the diagonals: the major axis points at 45 degrees.
     rotation = np.array([[1, -1], [1, 1]]) / np.sqrt(2)
     covariance = rotation @ np.diag([4.0, 1.0]) @ rotation.T
-    width, height, angle = w.ellipse_geometry(covariance, 2)
+    width, height, angle = common.ellipse_geometry(covariance, 2)
     assert width == pytest.approx(2 * 2 * 2.0)
     assert height == pytest.approx(2 * 2 * 1.0)
     assert angle % 180 == pytest.approx(45.0)
 
 
 def test_normalised_weights_sum_to_one_and_handle_all_zero():
-    np.testing.assert_allclose(w.normalised_weights([0.2, 0.2, 0.6]), [0.2, 0.2, 0.6])
-    np.testing.assert_allclose(w.normalised_weights([1.0, 0.0, 1.0]), [0.5, 0.0, 0.5])
-    np.testing.assert_allclose(w.normalised_weights([0.0, 0.0, 0.0]), [1 / 3] * 3)
+    np.testing.assert_allclose(gmm.normalised_weights([0.2, 0.2, 0.6]), [0.2, 0.2, 0.6])
+    np.testing.assert_allclose(gmm.normalised_weights([1.0, 0.0, 1.0]), [0.5, 0.0, 0.5])
+    np.testing.assert_allclose(gmm.normalised_weights([0.0, 0.0, 0.0]), [1 / 3] * 3)
+
+
+def test_palette_is_matplotlibs_tab10_and_labels_use_its_hex_colours():
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    np.testing.assert_array_equal(common.PALETTE, np.array(matplotlib.colormaps["tab10"].colors))
+    explorer = make_explorer(N=50)
+    for k in range(3):
+        colour = to_hex(matplotlib.colormaps["tab10"].colors[k])
+        assert f'<td style="color:{colour}">&#9679; {k + 1}</td>' in explorer.table.value
+        assert f'color:{colour}">component {k + 1}</b>' in explorer.children[0].children[k].children[0].value
 
 
 # ------------------------------------------------------------------------------------------------
@@ -131,7 +162,7 @@ def test_every_slider_extreme_gives_a_positive_definite_covariance():
         covariance = explorer.covariances[0]
         assert np.all(np.linalg.eigvalsh(covariance) > 0), (sigma_x, sigma_y, rho)
         assert is_ok_note(explorer), note_text(explorer)  # the student's sampler accepted it too
-        width, height, _ = w.ellipse_geometry(covariance, 1)
+        width, height, _ = common.ellipse_geometry(covariance, 1)
         assert width > 0 and height > 0
     assert -1 < sliders["rho"].min and sliders["rho"].max < 1
 
@@ -167,7 +198,7 @@ def test_scatter_holds_n_points_with_the_component_colours():
     offsets = np.asarray(scatter.get_offsets())
     assert offsets.shape == (730, 2)
     np.testing.assert_array_equal(offsets, explorer.X)
-    np.testing.assert_allclose(scatter.get_facecolors()[:, :3], w.PALETTE[explorer.z])
+    np.testing.assert_allclose(scatter.get_facecolors()[:, :3], common.PALETTE[explorer.z])
     counts = np.bincount(explorer.z, minlength=3)
     for k, count in enumerate(counts):
         assert f'<td class="lab5-count">{count}</td>' in explorer.table.value
@@ -243,7 +274,7 @@ def _bad_labels(N, category_prob, means, covariance_matrices, rng=None):
 def test_a_broken_sampler_falls_back_with_a_note_naming_it(student, expected):
     explorer = make_explorer(student, N=500)
     message = note_text(explorer)
-    assert "sample_gmm" in message and expected in w.html.unescape(message)
+    assert "sample_gmm" in message and expected in html.unescape(message)
     assert "reference sampler" in message and not explorer.used_student_function
     offsets = np.asarray(explorer.parts[2].get_offsets())
     assert offsets.shape == (500, 2)
@@ -298,11 +329,11 @@ def test_kmeans_stepper_draws_the_current_step(lab_X):
     stepper = w.kmeans_stepper(lab_X, reference.get_cluster_assignments, reference.get_cluster_centroids, K=4)
     stepper.step_slider.value = 0
     points = stepper.parts["points"]
-    np.testing.assert_allclose(points.get_facecolors()[:, :3], np.tile(w.UNASSIGNED_RGB, (len(lab_X), 1)))
+    np.testing.assert_allclose(points.get_facecolors()[:, :3], np.tile(common.UNASSIGNED_RGB, (len(lab_X), 1)))
     stepper.step_button.click()
     state = stepper.trajectory.states[1]
     assert stepper.step_slider.value == 1 and state["phase"] == "assign"
-    np.testing.assert_allclose(points.get_facecolors()[:, :3], w.PALETTE[state["labels"]])
+    np.testing.assert_allclose(points.get_facecolors()[:, :3], common.PALETTE[state["labels"]])
     np.testing.assert_allclose(stepper.parts["centres"].get_offsets(), state["centroids"])
     stepper.back_button.click()
     assert stepper.step_slider.value == 0
@@ -375,7 +406,7 @@ def test_em_stepper_shades_points_by_responsibilities(lab_X):
     state = stepper.trajectory.states[1]
     assert state["phase"] == "e"
     expected = reference.e_step(lab_X, state["weights"], state["means"], state["covariances"])
-    np.testing.assert_allclose(stepper.parts["points"].get_facecolors()[:, :3], expected @ w.PALETTE[:3], atol=1e-9)
+    np.testing.assert_allclose(stepper.parts["points"].get_facecolors()[:, :3], expected @ common.PALETTE[:3], atol=1e-9)
     stepper.step_slider.value = 2  # the M-step moves the ellipses to the new parameters
     m_state = stepper.trajectory.states[2]
     one_sigma = stepper.parts["ellipses"][0][0]
@@ -428,6 +459,119 @@ def test_em_stops_with_a_note_when_a_component_collapses(lab_X):
     assert any("EM stopped" in message for message in state["fallbacks"])
 
 
+def test_library_fallbacks_match_the_reference_at_given_parameters(lab_X):
+    """Responsibilities and log-likelihood at set parameters (one weight 0), with no fitted model needed."""
+    weights, means = np.array([0.7, 0.3, 0.0]), np.array(MEANS)
+    for covariances in (np.array(COVARIANCE_MATRICES), np.repeat(np.cov(lab_X.T)[None], 3, axis=0)):
+        with np.errstate(divide="ignore"):
+            expected = reference.e_step(lab_X, weights, means, covariances)
+            expected_log_likelihood = reference.log_likelihood(lab_X, weights, means, covariances)
+        np.testing.assert_allclose(common.library_responsibilities(lab_X, weights, means, covariances), expected,
+                                   atol=1e-12)
+        assert common.library_log_likelihood(lab_X, weights, means, covariances) == pytest.approx(
+            expected_log_likelihood, rel=1e-12)
+
+
+def test_package_sets_no_fitted_attribute_of_a_library_model():
+    """scikit-learn's fitted attributes (``weights_``, ``precisions_cholesky_``...) are only read, never written."""
+    for name, source in widget_sources().items():
+        for node in ast.walk(ast.parse(source)):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                attribute = getattr(target, "attr", "")
+                assert not (attribute.endswith("_") and not attribute.startswith("_")), (name, ast.unparse(node))
+
+
+# ------------------------------------------------------------------------------------------------
+# Steppers: the objective curve and the controls stay readable
+# ------------------------------------------------------------------------------------------------
+def drawn_tick_labels(parts):
+    """``{"x": [...], "y": [...]}``: the objective axes' tick labels that are drawn, as (text, pixel box)."""
+    figure, axes = parts["figure"], parts["curve_axes"]
+    figure.render()
+    renderer = figure.canvas.get_renderer()
+    drawn = {}
+    for name, axis in (("x", axes.xaxis), ("y", axes.yaxis)):
+        low, high = sorted(axis.get_view_interval())
+        position = 0 if name == "x" else 1
+        drawn[name] = [(label.get_text(), label.get_window_extent(renderer)) for label in axis.get_majorticklabels()
+                       if label.get_visible() and label.get_text()
+                       and low - 1e-9 * (high - low) <= label.get_position()[position] <= high + 1e-9 * (high - low)]
+    return drawn
+
+
+def assert_readable_curve_axes(parts):
+    """No two tick labels overlap, none is repeated, steps are whole numbers, no offset to add in one's head.
+
+    (A power-of-ten multiplier such as "1e6" above the axis is fine: it is not an offset.)
+    """
+    drawn = drawn_tick_labels(parts)
+    assert len(drawn["x"]) >= 2, drawn["x"]
+    assert all(re.fullmatch(r"\u2212?\d+", text) for text, _ in drawn["x"]), [text for text, _ in drawn["x"]]
+    for name, labels in drawn.items():
+        texts = [text for text, _ in labels]
+        assert len(set(texts)) == len(texts), (name, texts)
+    axes, renderer = parts["curve_axes"], parts["figure"].canvas.get_renderer()
+    assert axes.xaxis.get_offset_text().get_text() == ""
+    multiplier = axes.yaxis.get_offset_text()
+    assert re.fullmatch(r"(1e\u2212?\d+)?", multiplier.get_text()), multiplier.get_text()
+    boxes = [(text, box) for labels in drawn.values() for text, box in labels]
+    if multiplier.get_text():
+        boxes.append((multiplier.get_text(), multiplier.get_window_extent(renderer)))
+    for (text_a, a), (text_b, b) in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), f"tick labels {text_a!r} and {text_b!r} overlap"
+
+
+@pytest.mark.parametrize("which, step", [("em", 0), ("em", 1), ("em", 2), ("em", "last"), ("kmeans", 0),
+                                         ("kmeans", 1), ("kmeans", "last")])
+def test_curve_tick_labels_never_overlap(lab_X, which, step):
+    """Step 0 of EM draws one point (and K-means none): the axes must still read cleanly."""
+    stepper = (w.em_stepper(lab_X, reference.e_step, reference.m_step) if which == "em" else
+               w.kmeans_stepper(lab_X, reference.get_cluster_assignments, reference.get_cluster_centroids))
+    stepper.step_slider.value = stepper.step_slider.max if step == "last" else step
+    if step == "last":
+        assert stepper.trajectory.finished
+    assert_readable_curve_axes(stepper.parts)
+    y_labels = drawn_tick_labels(stepper.parts)["y"]
+    # K-means has no objective before the first assignment: no y scale is shown then.
+    assert (len(y_labels) == 0) == (which == "kmeans" and step == 0)
+
+
+@pytest.mark.parametrize("values", [[-1296.31], [-824.13, -824.13 + 1e-7], [0.0, 0.0], [3.2e6, 3.2e6 + 0.5],
+                                    [-1296.3, -824.1]], ids=["one point", "flat", "zero", "large flat", "wide"])
+def test_curve_tick_labels_stay_readable_on_flat_or_single_values(lab_X, values):
+    stepper = w.em_stepper(lab_X, reference.e_step, reference.m_step)
+    steps = list(range(0, 2 * len(values), 2))
+    view = steppers.draw_curve(stepper.parts, steps, values, steps[-1], values[-1])
+    low, high = view.ylim
+    assert low < min(values) and max(values) < high
+    assert_readable_curve_axes(stepper.parts)
+    assert len(drawn_tick_labels(stepper.parts)["y"]) >= 2
+
+
+def test_kmeans_init_menu_is_wide_enough_for_its_longest_option(lab_X):
+    """The menu's text room, by ipywidgets 8's CSS: its width minus the description and the select's padding.
+
+    (``--jp-widgets-inline-label-width`` is 80 px when no description width is set; the label has an
+    8 px right margin; the select 8 px padding left, 20 px right for its arrow, and a 1 px border.)
+    The text is measured in DejaVu Sans at JupyterLab's 13 px UI font size.
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    def pixels(css):
+        assert css.endswith("px"), css
+        return float(css[:-2])
+
+    dropdown = w.kmeans_stepper(lab_X, reference.get_cluster_assignments, reference.get_cluster_centroids).init_dropdown
+    room = (pixels(dropdown.layout.width) - pixels(dropdown.style.description_width or "80px")
+            - 8 - (8 + 20) - 2 * 1)
+    font = FontProperties(family="DejaVu Sans", size=13)
+    widest = max(TextToPath().get_text_width_height_descent(label, font, ismath=False)[0]
+                 for label, _ in dropdown.options)
+    assert widest <= room, f"the longest option needs {widest:.0f} px; the menu leaves {room:.0f} px"
+
+
 # ------------------------------------------------------------------------------------------------
 # 4. Colour quantisation
 # ------------------------------------------------------------------------------------------------
@@ -463,7 +607,7 @@ def test_quantisation_accepts_float_and_grey_images_and_rejects_bad_shapes(block
 
 def test_large_images_are_shown_at_display_width():
     image = np.zeros((427, 640, 3), dtype=np.uint8)
-    assert w.display_size(image).shape[1] <= w.QUANTISE_DISPLAY_WIDTH
+    assert quantisation.display_size(image).shape[1] <= quantisation.QUANTISE_DISPLAY_WIDTH
 
 
 def _pixels(png):
@@ -479,8 +623,8 @@ def test_blitted_redraw_shows_the_same_picture_as_a_rebuilt_figure():
     explorer.component_sliders[0]["mean_x"].value = 3.0
     explorer.component_sliders[1]["rho"].value = -0.9
     explorer.seed_slider.value = 5
-    fresh = w.build_gmm_figure(explorer.n_components, explorer.limits)
-    w.draw_gmm_scene(fresh, explorer.X, explorer.z, explorer.means, explorer.covariances,
+    fresh = gmm.build_gmm_figure(explorer.n_components, explorer.limits)
+    gmm.draw_gmm_scene(fresh, explorer.X, explorer.z, explorer.means, explorer.covariances,
                      f"N = 400 samples, seed 5")
     np.testing.assert_array_equal(_pixels(explorer.plot.value), _pixels(fresh[0].png()))
 
@@ -490,7 +634,7 @@ def test_stepper_redraw_matches_a_rebuilt_figure(lab_X):
     stepper.step_slider.value = 12
     stepper.step_slider.value = 5  # back: the background (curve limits) is reused
     cached = _pixels(stepper.plot.value)
-    stepper.parts = w.build_stepper_figure(w._plot_limits(lab_X), "log-likelihood", len(stepper.parts["ellipses"]))
+    stepper.parts = steppers.build_stepper_figure(steppers.plot_limits(lab_X), "log-likelihood", len(stepper.parts["ellipses"]))
     stepper.draw_state(5)
     np.testing.assert_array_equal(cached, _pixels(stepper.plot.value))
 

@@ -6,10 +6,12 @@ Plain-function API (the demo uses it)::
     records = grade_class(course_root, submissions=None, workers=None, scheduler=None, force=False)
     export_grades(course_root, "grades.csv")
 
-Modules: ``importer`` (LMS folders/zips into ``submitted/``), ``job`` (the per-submission job,
-runs in a worker), ``run`` (scheduling and the single gradebook writer), ``gradebook``,
-``ledger`` (what was graded, for safe re-runs), ``feedback`` (hidden tests out of feedback),
-``outputs`` (CSV, report, summary).
+Modules: ``importer`` (LMS folders/zips into ``submitted/``), ``repair`` (damaged graded cells,
+from the release: an nbgrader preprocessor), ``job`` (the per-submission job, runs in a worker),
+``run`` (scheduling and the single gradebook writer), ``gradebook``, ``ledger`` (what was graded,
+for safe re-runs), ``feedback`` (hidden tests out of feedback), ``outputs`` (feedback, CSV,
+summary), ``lms`` (grades and feedback back into Canvas and Moodle), ``lateness`` (due date,
+grace period, late penalty), ``report`` (the instructor's report).
 """
 
 

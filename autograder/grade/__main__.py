@@ -11,11 +11,15 @@ Run it again at any time: submissions already graded (same file, same tests) are
 run that was interrupted (even killed) picks up where it stopped, and a submission whose new
 grading fails never keeps its old score. Results: the gradebook (as `nbgrader export` and the
 formgrader see it), feedback/<student>/lab5/*.html (no hidden tests), and in output/lab5/:
-grades.csv (nbgrader's columns + status) and report.html (plots, common errors, flagged work).
+grades.csv (nbgrader's columns + status), the LMS files (Canvas/Moodle grade imports and
+feedback zips, for downloads from those), and report.html (what the class got wrong).
 
-Status column: graded | flagged (integrity check or tampering: look at it) | timed out |
+Status column: graded | flagged (graded, but look at it: status_detail says why) | timed out |
 crashed (the notebook killed its kernel) | invalid (could not be graded: see status_detail) |
 error (the grader failed: run again) | pending (interrupted: run again).
+
+Every kernel runs in a bubblewrap sandbox that holds nothing secret; the checks run outside it.
+Where bubblewrap cannot run, grading is refused unless you pass --unsandboxed.
 """
 import argparse
 import os
@@ -47,6 +51,9 @@ def build_parser():
                                                                  "(default: output/lab5)")
     parser.add_argument("--no-feedback", action="store_true", help="do not write feedback HTML")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help="grade even where bubblewrap cannot run: student code then runs with your permissions "
+                             "and can read the course's checks (never for a real class)")
     return parser
 
 
@@ -60,10 +67,13 @@ def main(argv=None):
         return 2
     from autograder.grade import outputs
     from autograder.grade.run import course_info, grade_class
+    from autograder.status import Status
 
-    course_root = args.course_root or Path(__file__).resolve().parents[2]
-    if not (course_root / "source" / "lab5").is_dir():
-        print(f"error: {course_root} has no source/lab5: run this from the course folder or give "
+    from autograder.course import ASSIGNMENT_ID, COURSE_ROOT
+
+    course_root = args.course_root or COURSE_ROOT
+    if not (course_root / "source" / ASSIGNMENT_ID).is_dir():
+        print(f"error: {course_root} has no source/{ASSIGNMENT_ID}: run this from the course folder or give "
               "--course-root", file=sys.stderr)
         return 2
     try:
@@ -71,7 +81,7 @@ def main(argv=None):
                               scheduler=args.scheduler, force=args.force, cell_timeout=args.cell_timeout,
                               notebook_timeout=args.notebook_timeout, db_url=args.db_url, students=args.students,
                               feedback=not args.no_feedback, output_dir=args.output,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, unsandboxed=args.unsandboxed)
     except (RuntimeError, ValueError) as exc:  # e.g. another run holds the lock, an unreadable upload
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -79,9 +89,9 @@ def main(argv=None):
     rows = outputs.class_rows(info)
     print(f"\ngraded in this run: {len(records)} submission(s)")
     print(outputs.summary_table(rows))
-    out = args.output or info.root / "output" / "lab5"
+    out = args.output or info.root / "output" / ASSIGNMENT_ID
     print(f"\ngrades: {out / 'grades.csv'}\nreport: {out / 'report.html'}")
-    return 1 if any(r.status == "error" for r in records) else 0
+    return 1 if any(r.status == Status.ERROR.value for r in records) else 0
 
 
 if __name__ == "__main__":

@@ -1,61 +1,76 @@
-"""Feedback without hidden tests.
+"""Feedback without hidden tests: ``ScrubHiddenTestOutput``, run before nbgrader's ``ClearHiddenTests``.
 
-``nbgrader generate_feedback`` shows hidden tests (jupyter/nbgrader#917). nbgrader's
-``ClearHiddenTests`` removes their source, but the error outputs still quote hidden-test lines
-in their tracebacks. :class:`ScrubHiddenTestOutput` (configured in the SANDBOX section of
-``nbgrader_config.py``, before ``ClearHiddenTests``) reduces the error outputs of every cell that
-holds hidden tests to the exception's name and message, and removes from that message any line
-of hidden-test source.
+``nbgrader generate_feedback`` shows hidden tests (jupyter/nbgrader#917). ``ClearHiddenTests``
+removes their source, but outputs can still quote them: a traceback shows the failing line, and
+a student's cell can print the kernel's input history. This preprocessor uses the same
+delimiters (it is a ``ClearHiddenTests``, configured by the same traits) and
+
+* removes, from every output of every cell, each line that quotes a statement of any hidden test;
+* reduces the error outputs of cells holding hidden tests to the exception's name and message
+  (the verifier's message, which names no hidden line).
+
+It removes nothing itself from the cells' source: ``ClearHiddenTests`` does that next.
 """
+import json
 import re
 
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from nbgrader.preprocessors import ClearHiddenTests
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HIDDEN_NOTE = "(the traceback of a hidden test is not shown)"
+MIN_FRAGMENT = 8  # statements shorter than this ("pass") say nothing and could match anything
 
 
-def hidden_test_lines(source, begin, end):
-    """The non-trivial source lines between the hidden-test delimiters of a cell."""
-    lines, inside = [], False
+def hidden_statements(source, begin, end):
+    """The statements (split at ``;``) of the hidden-test lines of one cell's source."""
+    statements, inside = [], False
     for line in source.splitlines():
         stripped = line.strip()
         if stripped == begin:
             inside = True
         elif stripped == end:
             inside = False
-        elif inside and len(stripped) > 3 and not stripped.startswith("#"):
-            lines.append(stripped)
-    return lines
+        elif inside and not stripped.startswith("#"):
+            statements += [part.strip() for part in stripped.split(";") if len(part.strip()) >= MIN_FRAGMENT]
+    return statements
 
 
-def scrub_message(text, secret_lines):
-    """``text`` without any line that quotes (part of) a hidden-test line."""
-    kept = []
-    for line in ANSI.sub("", str(text)).splitlines():
-        if not any(secret in line for secret in secret_lines):
-            kept.append(line)
-    return "\n".join(kept)
+def scrub_text(text, secrets):
+    """``text`` without any line that quotes a hidden-test statement."""
+    kept = [line for line in ANSI.sub("", str(text)).splitlines(keepends=True) if not any(s in line for s in secrets)]
+    return "".join(kept)
 
 
-class ScrubHiddenTestOutput(NbGraderPreprocessor):
-    """Reduce error outputs of hidden-test cells to 'ename: message' with no hidden source."""
+class ScrubHiddenTestOutput(ClearHiddenTests):
+    """Scrub hidden-test statements from every output; reduce hidden cells' errors to name and message."""
 
-    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
-    end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type != "code":
-            return cell, resources
+    def preprocess(self, nb, resources):
         begin, end = f"### {self.begin_test_delimeter}", f"### {self.end_test_delimeter}"
-        if begin not in cell.source:
-            return cell, resources
-        secret = hidden_test_lines(cell.source, begin, end)
+        self._begin = begin
+        self._secrets = sorted({s for cell in nb.cells if cell.cell_type == "code"
+                                for s in hidden_statements(cell.source, begin, end)}, key=len, reverse=True)
+        for cell in nb.cells:
+            self._scrub_cell(cell)
+        return nb, resources
+
+    def _scrub_cell(self, cell):
+        if cell.cell_type != "code":
+            return
+        hidden = self._begin in cell.source
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                output["evalue"] = scrub_message(output.get("evalue", ""), secret)
-                output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}", HIDDEN_NOTE]
-            elif output.get("output_type") == "stream":
-                output["text"] = scrub_message(output.get("text", ""), secret)
-        return cell, resources
+            kind = output.get("output_type")
+            if kind == "stream":
+                output["text"] = scrub_text(output.get("text", ""), self._secrets)
+            elif kind == "error":
+                output["evalue"] = scrub_text(output.get("evalue", ""), self._secrets)
+                if hidden:
+                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}", HIDDEN_NOTE]
+                else:
+                    output["traceback"] = [scrub_text(entry, self._secrets) for entry in output.get("traceback", [])]
+            elif kind in ("display_data", "execute_result"):
+                data = output.get("data", {})
+                for mime, value in list(data.items()):
+                    if isinstance(value, str) and not mime.startswith("image/"):
+                        data[mime] = scrub_text(value, self._secrets)
+                    elif not isinstance(value, str) and any(s in json.dumps(value) for s in self._secrets):
+                        del data[mime]  # structured data (JSON) quoting a hidden test: dropped whole

@@ -2,33 +2,28 @@
 
 Workers never touch the course's gradebook. Each one autogrades against a private SQLite copy
 of the assignment's structure (the *template*, made from ``source/`` with nbgrader's own
-``generate_assignment``), and returns the autograded notebook. The grading process alone
-writes results into the course gradebook (SQLite or PostgreSQL, nbgrader's ``db_url``), one
-transaction per student, with nbgrader's own scoring rule (``nbgrader.utils.determine_grade``).
+``generate_assignment``, which also yields the released notebook that damaged submissions are
+repaired from), and returns the autograded notebook. The grading process alone writes results
+into the course gradebook (SQLite or PostgreSQL, nbgrader's ``db_url``), with nbgrader's own
+preprocessors: ``SaveAutoGrades`` (scores and "No response" comments, by nbgrader's scoring rule)
+and ``AssignLatePenalties`` (the course's late-penalty plugin).
 """
+import contextlib
 import logging
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
-from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.course import ASSIGNMENT_ID, NOTEBOOK_NAME
+from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, NOTEBOOK_NAME
 
 log = logging.getLogger("autograder.grade")
 
 
 def alembic_head():
-    """The gradebook schema's newest migration, from alembic's Python API (milliseconds).
-
-    nbgrader's ``get_alembic_version`` asks the ``alembic heads`` command instead, a new Python
-    process costing about 2.5 s here, every time it creates a gradebook: twice in a course's
-    first grading run (the template and the course gradebook) and once per test course.
-    """
+    """The gradebook schema's newest migration, from alembic's Python API (milliseconds)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
     from nbgrader import dbutil
@@ -37,55 +32,53 @@ def alembic_head():
         return ScriptDirectory.from_config(Config(alembic_ini)).get_current_head()
 
 
-def _install_alembic_head():
+@contextlib.contextmanager
+def quick_gradebook_creation():
+    """While this is active, nbgrader creates a gradebook without starting the ``alembic`` command.
+
+    nbgrader's ``Gradebook`` asks ``nbgrader.api.get_alembic_version`` for the schema head whenever
+    it creates a new gradebook, and that function runs ``alembic heads`` as a new Python process
+    (about 2.5 s here): twice in a course's first grading run (the template and the course
+    gradebook). nbgrader has no setting for it, so it is replaced here, for this block only, by
+    the same question asked of alembic's Python API.
+    """
     import nbgrader.api
 
     original = nbgrader.api.get_alembic_version
-    answer = []
-
-    def get_alembic_version():
-        if not answer:
-            try:
-                answer.append(alembic_head())
-            except Exception:  # another nbgrader layout: ask the command as nbgrader does
-                answer.append(original())
-        return answer[0]
-
-    get_alembic_version.original = original
-    nbgrader.api.get_alembic_version = get_alembic_version
+    head = alembic_head()
+    nbgrader.api.get_alembic_version = lambda: head
+    try:
+        yield
+    finally:
+        nbgrader.api.get_alembic_version = original
 
 
-_install_alembic_head()
-
-
-def _load_course_config(course_root):
+def load_course_config(course_root):
+    """The course's ``nbgrader_config.py`` as a traitlets config."""
     from traitlets.config.loader import PyFileConfigLoader
 
     return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
 
 
-def build_template_gradebook(course_root, destination):
-    """Run nbgrader's generate_assignment on ``source/`` in a scratch course; keep its gradebook.
+def build_template(course_root, destination):
+    """Run nbgrader's generate_assignment on ``source/`` in a scratch course; keep its gradebook and release.
 
-    Returns the path of a SQLite file holding exactly the assignment's notebooks and cells.
+    Writes ``destination`` (a SQLite file holding exactly the assignment's notebooks and cells) and
+    returns the released notebook's JSON text.
     """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
     course_root = Path(course_root).resolve()
     destination = Path(destination)
-    bindir = str(Path(sys.executable).parent)  # nbgrader runs ``alembic`` by name
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
-    with tempfile.TemporaryDirectory(prefix="lab5-template-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="lab5-template-") as scratch, quick_gradebook_creation():
         scratch = Path(scratch)
         (scratch / "source").mkdir()
         (scratch / "source" / ASSIGNMENT_ID).symlink_to(course_root / "source" / ASSIGNMENT_ID)
-        config = _load_course_config(course_root)
-        db_url = f"sqlite:///{scratch / 'gradebook.db'}"
+        config = load_course_config(course_root)
         coursedir = CourseDirectory(config=config)
         coursedir.root = str(scratch)
-        coursedir.db_url = db_url
+        coursedir.db_url = f"sqlite:///{scratch / 'gradebook.db'}"
         coursedir.assignment_id = ASSIGNMENT_ID
         app = GenerateAssignment(coursedir=coursedir, config=config)
         app.force = True
@@ -93,15 +86,19 @@ def build_template_gradebook(course_root, destination):
         app.start()
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(scratch / "gradebook.db", destination)
-    return destination
+        return (scratch / "release" / ASSIGNMENT_ID / NOTEBOOK_FILE).read_text()
 
 
 def copy_assignment(src_db_url, dst_db_url, course_id=None, assignment_id=ASSIGNMENT_ID):
-    """Create or update ``assignment_id`` (notebooks and cells) in another gradebook."""
+    """Create or update ``assignment_id`` (notebooks and cells) in another gradebook.
+
+    The due date is the destination's own (set by the instructor or from the course's late
+    policy): the template has none, and must not erase it.
+    """
     kwargs = {"course_id": course_id} if course_id else {}
-    with Gradebook(src_db_url, **kwargs) as src, Gradebook(dst_db_url, **kwargs) as dst:
+    with quick_gradebook_creation(), Gradebook(src_db_url, **kwargs) as src, Gradebook(dst_db_url, **kwargs) as dst:
         assignment = src.find_assignment(assignment_id)
-        dst.update_or_create_assignment(assignment_id, duedate=assignment.duedate)
+        dst.update_or_create_assignment(assignment_id, **({"duedate": assignment.duedate} if assignment.duedate else {}))
         for notebook in assignment.notebooks:
             dst.update_or_create_notebook(notebook.name, assignment_id)
             for cell in notebook.grade_cells:
@@ -118,51 +115,23 @@ def copy_assignment(src_db_url, dst_db_url, course_id=None, assignment_id=ASSIGN
                                                  source=cell.source, checksum=cell.checksum)
 
 
-def has_assignment(db_url, course_id=None, assignment_id=ASSIGNMENT_ID):
-    kwargs = {"course_id": course_id} if course_id else {}
-    with Gradebook(db_url, **kwargs) as gb:
-        try:
-            gb.find_assignment(assignment_id)
-            return True
-        except MissingEntry:
-            return False
-
-
-def cell_scores(notebook):
-    """grade_id -> (auto score or None, max score) for every grade cell, by nbgrader's rule."""
-    scores = {}
-    for cell in notebook.cells:
-        if utils.is_grade(cell):
-            scores[cell.metadata.nbgrader["grade_id"]] = utils.determine_grade(cell)
-    return scores
-
-
-def write_result(db_url, course_id, student_id, notebook, timestamp=None, assignment_id=ASSIGNMENT_ID,
+def write_result(db_url, course_id, student_id, notebook, config, timestamp=None, assignment_id=ASSIGNMENT_ID,
                  notebook_id=NOTEBOOK_NAME):
-    """Store one autograded notebook's scores in the gradebook: one transaction, then late penalty."""
+    """Store one autograded notebook's scores in the gradebook with nbgrader's own preprocessors.
+
+    ``SaveAutoGrades`` writes each cell's score (``nbgrader.utils.determine_grade``) and comment;
+    ``AssignLatePenalties`` then applies the course's late-penalty plugin (``config``).
+    """
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
     kwargs = {"course_id": course_id} if course_id else {}
     with Gradebook(db_url, **kwargs) as gb:
         gb.update_or_create_student(student_id)
-        submission_kwargs = {"timestamp": timestamp} if timestamp else {}
-        gb.update_or_create_submission(assignment_id, student_id, **submission_kwargs)
-        for cell in notebook.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if utils.is_grade(cell):
-                grade = gb.find_grade(meta["grade_id"], notebook_id, assignment_id, student_id)
-                grade.auto_score, _ = utils.determine_grade(cell)
-                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-            if utils.is_solution(cell):
-                comment = gb.find_comment(meta["grade_id"], notebook_id, assignment_id, student_id)
-                unchanged = meta.get("checksum") == utils.compute_checksum(cell)
-                comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
-        gb.db.commit()
-    from nbgrader.preprocessors import AssignLatePenalties
-
-    resources = {"nbgrader": {"notebook": notebook_id, "assignment": assignment_id,
-                              "student": student_id, "db_url": db_url}}
-    penalties = AssignLatePenalties()
-    penalties.log.setLevel(logging.ERROR)
-    penalties.preprocess(notebook, resources)
+        gb.update_or_create_submission(assignment_id, student_id, **({"timestamp": timestamp} if timestamp else {}))
+    resources = {"nbgrader": {"notebook": notebook_id, "assignment": assignment_id, "student": student_id, "db_url": db_url}}
+    for preprocessor in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
+        preprocessor.log.setLevel(logging.ERROR)
+        preprocessor.preprocess(notebook, resources)
 
 
 def remove_result(db_url, course_id, student_id, assignment_id=ASSIGNMENT_ID):

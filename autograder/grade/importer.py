@@ -10,12 +10,14 @@ Accepted layouts, in a folder or a ``.zip`` (the student id is taken from the na
 ``<name>_[LATE_]<id>_<submission>_<file>.ipynb``             Canvas "download submissions"
 ===========================================================  ================================
 
-A student id is letters, digits, ``.``, ``_`` and ``-``. Every problem is reported for its
+A student id is letters, digits, ``.``, ``_`` and ``-``. Every imported student also gets an
+*identity* (:func:`identity_of`): the layout it came from and the LMS's own names for it, kept
+in the import log so that grades and feedback can be packed the way the LMS takes them back
+(:mod:`autograder.grade.lms`). Every problem is reported for its
 student (or its file, when no student id can be read) and the batch goes on:
 a wrong notebook name, two notebooks for one student, a file that is not a notebook, invalid
-JSON, an old nbformat 3 notebook. A notebook with deleted or reordered graded cells is
-repaired (missing cells are restored from the release, graded cells put back in order, the
-student's own extra cells kept after the cell they followed) and the repair is reported.
+JSON, an old nbformat 3 notebook. Damaged graded cells (deleted, moved, copied, stripped of
+their metadata) are repaired when the notebook is graded (:mod:`autograder.grade.repair`).
 """
 import hashlib
 import json
@@ -32,8 +34,26 @@ from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE
 OK, INVALID = "ok", "invalid"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MOODLE_FOLDER = re.compile(r"^.+_(?P<id>[A-Za-z0-9._-]+)_assign(submission|feedback)_\w+_?$")
-CANVAS_FILE = re.compile(r"^[a-z]+_(?:late_)?(?P<id>\d+)_\d+_.+$", re.I)
+CANVAS_FILE = re.compile(r"^[^\W_]+_(?:late_)?(?P<id>\d+)_\d+_.+$", re.I)  # Canvas keeps letters of any script in the name
 JUNK = ("__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db")
+
+# ---- identity: where a submission came from, as the LMS named it ------------------------------
+MOODLE, CANVAS, NBGRADER, PLAIN = "moodle", "canvas", "nbgrader", "plain"
+# Canvas "Download Submissions" names each file <sortable name slug>_[LATE_]<user id>_<attachment
+# id>_<file name> (canvas-lms lib/content_zipper.rb, get_filename/add_upload_submission: the slug
+# is the lower-cased sortable name with non-word characters removed, "LATE" when Canvas counts
+# the submission late). The second number is the id of the submitted file (an Attachment), which
+# Canvas' "Re-Upload Submissions" needs back (app/models/assignment.rb,
+# infer_comment_context_from_filename).
+CANVAS_PARTS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>late)_)?(?P<user_id>\d+)_(?P<attachment_id>\d+)_(?P<file>.+)$",
+                          re.I)
+# Neither LMS sets a zip entry's modification time to the submission time, so it is not used:
+# Moodle's downloader adds each file with core_files\archive_writer's add_file_from_stored_file
+# without a time option (the entry gets the download time; mod/assign/classes/downloader.php,
+# lib/filestorage/zip_writer.php), Canvas writes entries with rubyzip's get_output_stream (the
+# time of zipping). Submission times come only from nbgrader's timestamp.txt; Canvas gives a
+# late flag, Moodle nothing.
+ZIP_MTIME_IS_SUBMISSION_TIME = False
 
 
 @dataclass
@@ -45,6 +65,7 @@ class Imported:
     message: str = ""
     files: list = field(default_factory=list)
     sha256: str = ""
+    identity: dict = field(default_factory=dict)  # see identity_of (and the timestamp, if any)
 
 
 # ---- reading the upload ------------------------------------------------------------------------
@@ -81,6 +102,34 @@ def student_of(relpath):
     return (parts[0] if STUDENT_ID.match(parts[0]) else None), name
 
 
+def identity_of(relpath):
+    """Where one path of the upload came from, in the LMS's own terms (a JSON-ready dict).
+
+    Keys: ``layout`` (moodle / canvas / nbgrader / plain), ``lms_id`` (Moodle's participant id,
+    Canvas' user id, exactly as in the name; absent for nbgrader and plain), ``name`` (Moodle's
+    full name, Canvas' name slug), ``original_name`` (the Moodle folder or the Canvas file name as
+    downloaded: feedback goes back under it), ``path`` (the whole path in the upload) and for
+    Canvas ``attachment_id``, ``file_name`` (the student's file name) and ``late`` (Canvas' LATE
+    marker). Call :func:`student_of` for the student id.
+    """
+    parts = PurePosixPath(relpath).parts
+    name = parts[-1]
+    if len(parts) == 1:
+        canvas = CANVAS_PARTS.match(name) if CANVAS_FILE.match(name) else None
+        if canvas:
+            return {"layout": CANVAS, "lms_id": canvas.group("user_id"), "name": canvas.group("name"),
+                    "original_name": name, "path": relpath, "attachment_id": canvas.group("attachment_id"),
+                    "file_name": canvas.group("file"), "late": bool(canvas.group("late"))}
+        return {"layout": PLAIN, "original_name": name, "path": relpath}
+    moodle = MOODLE_FOLDER.match(parts[0])
+    if moodle:
+        return {"layout": MOODLE, "lms_id": moodle.group("id"), "name": parts[0][:moodle.start("id") - 1],
+                "original_name": parts[0], "path": relpath}
+    if len(parts) >= 3 and parts[1] == ASSIGNMENT_ID:
+        return {"layout": NBGRADER, "original_name": parts[0], "path": relpath}
+    return {"layout": PLAIN, "original_name": parts[0], "path": relpath}
+
+
 def _is_junk(relpath):
     return any(part in JUNK or part.startswith("._") for part in PurePosixPath(relpath).parts)
 
@@ -107,66 +156,26 @@ def parse_notebook(data):
     return notebook, None
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+def check_notebook(data):
+    """(notebook text to grade, messages) or (None, [reason]) for one submitted file's bytes.
 
-
-def repair_cells(notebook, release):
-    """Restore deleted graded cells and the release order; return (notebook, messages)."""
-    release_ids = [_grade_id(c) for c in release.cells if _grade_id(c)]
-    known = set(release_ids)
-    own, followers, current, leading = {}, {}, None, []
-    seen_order = []
-    for cell in notebook.cells:
-        gid = _grade_id(cell)
-        if gid in known and gid not in own:
-            own[gid] = cell
-            seen_order.append(gid)
-            current = gid
-            followers.setdefault(gid, [])
-        elif current is None:
-            leading.append(cell)
-        else:
-            followers[current].append(cell)
-    missing = [g for g in release_ids if g not in own]
-    reordered = seen_order != [g for g in release_ids if g in own]
-    if not missing and not reordered:
-        return notebook, []
-    release_cells = {_grade_id(c): c for c in release.cells if _grade_id(c)}
-    cells = list(leading)
-    for gid in release_ids:
-        cells.append(own.get(gid, release_cells[gid]))
-        cells.extend(followers.get(gid, []))
-    notebook.cells = cells
-    messages = []
-    if missing:
-        messages.append(f"restored {len(missing)} deleted graded cell(s) from the release: {', '.join(missing[:6])}"
-                        + (" ..." if len(missing) > 6 else ""))
-    if reordered:
-        messages.append("graded cells were out of order and were put back in the release order")
-    return notebook, messages
-
-
-def check_notebook(data, release):
-    """(notebook text to grade, messages) or (None, [reason]) for one submitted file's bytes."""
+    Only whether it is a notebook at all: damaged graded cells are repaired when it is graded
+    (:mod:`autograder.grade.repair`, nbgrader's sanitising step), from the release.
+    """
     notebook, problem = parse_notebook(data)
     if problem:
         return None, [problem]
-    messages = []
-    if release is not None:
-        notebook, messages = repair_cells(notebook, release)
-    return nbformat.writes(notebook), messages
+    return nbformat.writes(notebook), []
 
 
 # ---- the import ----------------------------------------------------------------------------------
-def import_submissions(source, course_root, release_notebook=None):
+def import_submissions(source, course_root):
     """Copy every valid submission of ``source`` into ``course_root/submitted``; list outcomes.
 
     A student whose new upload is invalid has any older copy in ``submitted/`` removed, so an
     old notebook is never graded in place of the one they handed in.
     """
     course_root = Path(course_root)
-    release = nbformat.read(release_notebook, as_version=4) if release_notebook else None
     by_student, unassigned = {}, []
     for relpath, data in _entries(source):
         if _is_junk(relpath):
@@ -180,21 +189,25 @@ def import_submissions(source, course_root, release_notebook=None):
         by_student.setdefault(student, []).append((relpath, name, data))
     outcomes = list(unassigned)
     for student, files in sorted(by_student.items()):
-        outcomes.append(_import_one(student, files, course_root, release))
+        outcomes.append(_import_one(student, files, course_root))
     return outcomes
 
 
-def _import_one(student, files, course_root, release):
+def _import_one(student, files, course_root):
     folder = course_root / "submitted" / student / ASSIGNMENT_ID
     timestamps = [f for f in files if f[1] == "timestamp.txt"]
     notebooks = [f for f in files if f[1].endswith(".ipynb")]
     others = [f for f in files if f not in notebooks and f not in timestamps]
     paths = [f[0] for f in files]
+    identity = identity_of((notebooks or files)[0][0])
+    if timestamps:  # nbgrader's submission time, as nbgrader itself reads it (timestamp.txt)
+        identity.update(timestamp=timestamps[0][2].decode("utf-8", "replace").strip(),
+                        timestamp_source="timestamp.txt")
 
     def invalid(message):
         if folder.exists():
             shutil.rmtree(folder)
-        return Imported(student, INVALID, message, paths)
+        return Imported(student, INVALID, message, paths, identity=identity)
 
     if len(notebooks) > 1:
         return invalid("duplicate submissions: " + ", ".join(f[0] for f in notebooks)
@@ -206,7 +219,7 @@ def _import_one(student, files, course_root, release):
     is_flat_or_canvas = len(PurePosixPath(relpath).parts) == 1
     if not is_flat_or_canvas and name != NOTEBOOK_FILE:
         return invalid(f"wrong file name {name!r}: expected {NOTEBOOK_FILE} (rename it and import again)")
-    text, messages = check_notebook(data, release)
+    text, messages = check_notebook(data)
     if text is None:
         return invalid(messages[0])
     folder.mkdir(parents=True, exist_ok=True)
@@ -216,7 +229,7 @@ def _import_one(student, files, course_root, release):
     if others:
         messages.append("ignored other files: " + ", ".join(f[1] for f in others))
     sha = hashlib.sha256(text.encode()).hexdigest()
-    return Imported(student, OK, "; ".join(messages), paths, sha)
+    return Imported(student, OK, "; ".join(messages), paths, sha, identity)
 
 
 def write_import_log(outcomes, path):
@@ -227,7 +240,7 @@ def write_import_log(outcomes, path):
     for o in outcomes:
         if o.student_id:
             previous[o.student_id] = {"status": o.status, "message": o.message, "files": o.files,
-                                      "sha256": o.sha256}
+                                      "sha256": o.sha256, "identity": o.identity}
     path.write_text(json.dumps(previous, indent=1, sort_keys=True))
     return previous
 

@@ -1,10 +1,11 @@
 """The per-submission grading job: a plain function, submission in, result record out.
 
-``grade_submission(job)`` runs in a worker (a local process pool or a Dask worker): it
-autogrades one notebook with nbgrader's own ``Autograde`` converter, in a private scratch
-course with a private SQLite gradebook (a copy of the template), so any number of jobs can
-run at once and none of them writes to the course gradebook. The result record carries the
-autograded notebook back to the single writer (:mod:`autograder.grade.gradebook`).
+``grade_submission(job)`` runs in a worker (a local process pool or a Dask worker): it autogrades
+one notebook with nbgrader's own ``Autograde`` converter and the course configuration (sandboxed
+kernel, repair from the release, the verifier's record), in a private scratch course with a
+private SQLite gradebook (a copy of the template), so any number of jobs can run at once and none
+of them writes to the course gradebook. The result record carries the autograded notebook back to
+the single writer (:mod:`autograder.grade.gradebook`).
 
 Everything in a job is plain data (strings, bytes, numbers), so it pickles for Dask.
 """
@@ -23,12 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE
-
-# Status column values. ``error`` means the grader itself failed: nothing was recorded and the
-# next run grades the submission again.
-GRADED, TIMED_OUT, CRASHED, INVALID, FLAGGED, ERROR = (
-    "graded", "timed out", "crashed", "invalid", "flagged", "error")
-STATUSES = (GRADED, FLAGGED, TIMED_OUT, CRASHED, INVALID, ERROR)
+from autograder.status import Status
 
 
 @dataclass
@@ -39,11 +35,13 @@ class GradeJob:
     notebook_text: str  # the submitted notebook (JSON text)
     course_root: str  # holds nbgrader_config.py and source/ (shared storage on a cluster)
     template_gradebook: bytes  # SQLite file with the assignment's structure
+    release_notebook: str  # the released notebook (JSON text): what damaged cells are repaired from
     submission_sha: str = ""
     timestamp: str = ""  # submission time, nbgrader's timestamp.txt format
     cell_timeout: int = 0  # 0: the course configuration's value
     notebook_timeout: int = 0
-    extra_files: dict = field(default_factory=dict)  # other files the student handed in: name -> bytes
+    zygote: bool = False  # fork the kernel from this worker's zygote (local workers)
+    allow_unsandboxed: bool = False  # grade even where bwrap cannot run (the instructor said so)
 
 
 @dataclass
@@ -57,7 +55,11 @@ class ResultRecord:
     max_score: float = 0.0
     tests: dict = field(default_factory=dict)  # grade_id -> [score or None, max]
     failures: dict = field(default_factory=dict)  # grade_id -> "Ename: first line of message"
+    diagnoses: dict = field(default_factory=dict)  # grade_id -> the verifier's diagnosis id (failed checks)
+    messages: dict = field(default_factory=dict)  # grade_id -> the verifier's whole message (failed checks)
+    verifier: dict = field(default_factory=dict)  # round trips, bytes and seconds spent by the verifier
     findings: list = field(default_factory=list)  # integrity findings (strings)
+    repairs: list = field(default_factory=list)  # what was repaired in the notebook's graded cells
     sandboxed: bool = False
     seconds: float = 0.0
     worker: str = ""  # host:pid of the process that graded it
@@ -72,21 +74,23 @@ class ResultRecord:
 
 @lru_cache(maxsize=4)
 def _course_config(course_root):
-    from autograder.grade.gradebook import _load_course_config
+    from autograder.grade.gradebook import load_course_config
 
-    return _load_course_config(course_root)
+    return load_course_config(course_root)
 
 
-def _first_line(text, limit=160):
+def _first_line(text, limit=200):
     line = next((ln for ln in str(text).splitlines() if ln.strip()), "")
     return line[:limit]
 
 
 def summarise_notebook(notebook):
-    """(tests, failures, status, detail, sandboxed) read from an autograded notebook."""
+    """(tests, failures, diagnoses, messages, verifier totals, status, detail events, repairs) of an autograded notebook."""
     from nbgrader import utils
 
-    tests, failures = {}, {}
+    meta = notebook.metadata.get("autograder", {})
+    verdicts = meta.get("verifier", {}).get("cells", {})
+    tests, failures, diagnoses, messages = {}, {}, {}, {}
     for cell in notebook.cells:
         if not utils.is_grade(cell):
             continue
@@ -101,30 +105,30 @@ def summarise_notebook(notebook):
                 if output.get("output_type") == "stream" and output.get("name") == "stderr":
                     failures[grade_id] = f"stderr: {_first_line(output.get('text', ''))}"
                     break
-    meta = notebook.metadata.get("autograder", {})
-    detail = "; ".join(e["detail"] for e in meta.get("events", []))
-    return tests, failures, meta.get("status", GRADED), detail, bool(meta.get("sandboxed", False))
+            verdict = verdicts.get(grade_id)
+            if verdict and not verdict.get("passed"):
+                diagnoses[grade_id], messages[grade_id] = verdict.get("diagnosis", ""), verdict.get("message", "")
+    totals = {key: round(sum(v.get(key, 0) for v in verdicts.values()), 4)
+              for key in ("round_trips", "bytes_sent", "bytes_received", "seconds")}
+    details = [e["detail"] for e in meta.get("events", [])]
+    return (tests, failures, diagnoses, messages, totals, meta.get("status", Status.GRADED.value), details,
+            list(meta.get("repairs", [])), bool(meta.get("sandboxed", False)))
 
 
 def scan_integrity(notebook):
-    """Findings of ``autograder.integrity.scan_notebook`` if that module exists, as strings."""
+    """The advisory integrity findings of ``autograder.integrity`` for the submitted notebook, as strings."""
+    from autograder.integrity import scan_notebook
+
     try:
-        from autograder.integrity import scan_notebook
-    except ImportError:
-        return []
-    try:
-        findings = scan_notebook(notebook) or []
-    except Exception as exc:  # a scanner bug must not stop grading; say so in the report
+        return [finding.message for finding in scan_notebook(notebook)]
+    except Exception as exc:  # a scanner bug must not stop grading; the report says so
         return [f"integrity scan failed: {exc!r}"]
-    return [str(getattr(f, "message", None) or f) for f in findings]
 
 
 def quiet_nbgrader_warnings():
     """nbgrader's gradebook API triggers harmless SQLAlchemy session warnings on every submission."""
-    try:
-        from sqlalchemy.exc import SAWarning
-    except ImportError:
-        return
+    from sqlalchemy.exc import SAWarning
+
     warnings.filterwarnings("ignore", category=SAWarning)
 
 
@@ -135,15 +139,25 @@ class _LogCapture(logging.Handler):
 
     def emit(self, record):
         message = record.getMessage()
-        if "checksum" not in message:  # hidden-test cells always differ from the release
+        if "checksum" not in message:  # test cells with hidden parts always differ from the release
             self.lines.append(f"{record.levelname}: {message}")
+
+
+def nbgrader_failure(lines):
+    """The actual reason nbgrader could not grade a notebook: the last exception line it logged."""
+    for line in reversed(lines):
+        if line.startswith(("ERROR", "CRITICAL")) and "Traceback" in line:
+            last = [ln.strip() for ln in line.splitlines() if ln.strip()][-1]
+            return last[:400]
+    errors = [ln for ln in lines if ln.startswith(("ERROR", "CRITICAL"))]
+    return _first_line(errors[-1], 400) if errors else "no autograded notebook was written"
 
 
 def die_with(parent_pid):
     """End this process when ``parent_pid`` (the grading command) ends, even by SIGKILL (Linux).
 
     A pool worker would otherwise outlive a killed grading command, idle for ever with its
-    zygote; the kernels and zygote of a worker end with the worker.
+    zygote and verifier; the kernels, zygote and verifier of a worker end with the worker.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -156,35 +170,31 @@ def die_with(parent_pid):
         os._exit(1)
 
 
-def warm_up(course_root, parent_pid=None):
+def warm_up(course_root, parent_pid=None, zygote=True):
     """Pay a worker process's one-time costs before its first job (a pool initializer: never raises).
 
     With ``parent_pid`` the worker first arranges to end with that process (:func:`die_with`).
-
-    Imports nbgrader, loads the course configuration, probes the sandbox, starts the kernel
-    zygote (:mod:`autograder.sandbox.zygote`: this worker's kernels are forked from it) and
-    computes the tamper guard's pristine reference (:mod:`autograder.sandbox.pristine`).
-    Whatever fails here is met again, and reported, by the first job.
+    Imports nbgrader, loads the course configuration, probes the sandbox, starts the verifier
+    process (:mod:`autograder.verifier.service`) and, with ``zygote``, the kernel zygote
+    (:mod:`autograder.sandbox.zygote`: this worker's kernels are forked from it). Whatever fails
+    here is met again, and reported, by the first job.
     """
     if parent_pid is not None:
         die_with(parent_pid)
+    log = logging.getLogger("autograder.grade")
     try:
         import nbgrader.converters  # noqa: F401
 
-        from autograder.sandbox.kernel import enable_zygote, pristine_reference, sandbox_problem
-        from autograder.sandbox.launch import kernel_course_root
+        from autograder.sandbox.provisioner import sandbox_problem, start_zygote
+        from autograder.verifier.service import verifier
 
         quiet_nbgrader_warnings()
-        config = _course_config(str(Path(course_root).resolve()))  # also puts the course on the kernels' PYTHONPATH
-        try:
-            enable_zygote(config)
-        except Exception:  # every kernel is then started the usual way
-            pass
-        kernel_root = kernel_course_root(os.environ.get("PYTHONPATH", ""))
-        if sandbox_problem() is None and kernel_root:
-            pristine_reference(sys.executable, kernel_root)
-    except Exception:
-        pass
+        config = _course_config(str(Path(course_root).resolve()))
+        verifier().ensure_started()
+        if zygote and sandbox_problem() is None:
+            start_zygote(config)
+    except Exception as exc:  # the first job meets it again and reports it
+        log.warning("worker warm-up: %s", exc)
 
 
 def grade_submission(job):
@@ -195,7 +205,7 @@ def grade_submission(job):
 
     quiet_nbgrader_warnings()
     started = time.monotonic()
-    record = ResultRecord(student_id=job.student_id, status=ERROR, worker=f"{socket.gethostname()}:{os.getpid()}",
+    record = ResultRecord(student_id=job.student_id, status=Status.ERROR.value, worker=f"{socket.gethostname()}:{os.getpid()}",
                           submission_sha=job.submission_sha, timestamp=job.timestamp)
     course_root = Path(job.course_root).resolve()
     scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.student_id}-"))
@@ -204,19 +214,23 @@ def grade_submission(job):
         submitted = scratch / "submitted" / job.student_id / ASSIGNMENT_ID
         submitted.mkdir(parents=True)
         (submitted / NOTEBOOK_FILE).write_text(job.notebook_text)
-        for name, data in job.extra_files.items():
-            (submitted / name).write_bytes(data)
         if job.timestamp:
             (submitted / "timestamp.txt").write_text(job.timestamp)
         (scratch / "source").mkdir()
         (scratch / "source" / ASSIGNMENT_ID).symlink_to(course_root / "source" / ASSIGNMENT_ID)
+        release = scratch / "release" / ASSIGNMENT_ID / NOTEBOOK_FILE
+        release.parent.mkdir(parents=True)
+        release.write_text(job.release_notebook)
         (scratch / "gradebook.db").write_bytes(job.template_gradebook)
 
         config = copy.deepcopy(_course_config(str(course_root)))
         if job.cell_timeout:
             config.Execute.timeout = job.cell_timeout
         if job.notebook_timeout:
-            config.GuardedExecute.notebook_timeout = job.notebook_timeout
+            config.SandboxedExecute.notebook_timeout = job.notebook_timeout
+        config.SandboxedExecute.zygote = job.zygote
+        config.SandboxedExecute.allow_unsandboxed = job.allow_unsandboxed
+        config.RepairCells.release_notebook = str(release)
         coursedir = CourseDirectory(config=config)
         coursedir.root = str(scratch)
         coursedir.db_url = f"sqlite:///{scratch / 'gradebook.db'}"
@@ -236,21 +250,22 @@ def grade_submission(job):
         out = scratch / "autograded" / job.student_id / ASSIGNMENT_ID / NOTEBOOK_FILE
         record.log = "\n".join(capture.lines[-200:])
         if not out.exists():
-            errors = [ln for ln in capture.lines if ln.startswith(("ERROR", "CRITICAL"))]
-            record.detail = "nbgrader could not grade this notebook: " + (
-                _first_line("\n".join(errors[-3:])) if errors else "no autograded notebook")
+            record.detail = f"nbgrader could not grade this notebook: {nbgrader_failure(capture.lines)}"
             return record
         text = out.read_text()
         notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-        tests, failures, status, detail, sandboxed = summarise_notebook(notebook)
+        (record.tests, record.failures, record.diagnoses, record.messages, record.verifier, status, details,
+         record.repairs, record.sandboxed) = summarise_notebook(notebook)
         record.autograded_notebook = text
-        record.tests, record.failures, record.sandboxed = tests, failures, sandboxed
-        record.score = float(sum(s for s, _ in tests.values() if s is not None))
-        record.max_score = float(sum(m for _, m in tests.values()))
+        record.score = float(sum(s for s, _ in record.tests.values() if s is not None))
+        record.max_score = float(sum(m for _, m in record.tests.values()))
         record.findings = scan_integrity(nbformat.reads(job.notebook_text, as_version=nbformat.NO_CONVERT))
-        if record.findings and status == GRADED:
-            status = FLAGGED
-        record.status, record.detail = status, detail
+        if record.findings and status == Status.GRADED.value:
+            status = Status.FLAGGED.value
+        if record.findings:
+            details.append("flagged for review (the score stands): " + "; ".join(record.findings[:3])
+                           + (f"; and {len(record.findings) - 3} more" if len(record.findings) > 3 else ""))
+        record.status, record.detail = status, "; ".join(record.repairs + details)
         return record
     except Exception:
         record.detail = "grader error: " + _first_line(traceback.format_exc().splitlines()[-1])

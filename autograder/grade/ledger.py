@@ -16,6 +16,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from autograder.status import Status
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     student_id TEXT PRIMARY KEY,
@@ -71,7 +73,7 @@ class Ledger:
 
     def mark_done(self, record, fingerprint):
         data = {k: v for k, v in record.to_dict().items() if k not in ("autograded_notebook",)}
-        state = "failed" if record.status == "error" else "done"
+        state = "failed" if record.status == Status.ERROR.value else "done"
         with self._connect() as db:
             db.execute(
                 "INSERT INTO results (student_id, submission_sha, fingerprint, state, status, detail, "
@@ -83,6 +85,13 @@ class Ledger:
                 (record.student_id, record.submission_sha, fingerprint, state, record.status, record.detail,
                  record.score, record.max_score, json.dumps(data), time.time()))
 
-    def forget(self, student_id):
+    def note_feedback_failure(self, student_id, reason):
+        """Add to a graded student's detail why their feedback file could not be made as usual."""
         with self._connect() as db:
-            db.execute("DELETE FROM results WHERE student_id = ?", (student_id,))
+            row = db.execute("SELECT detail, record FROM results WHERE student_id = ?", (student_id,)).fetchone()
+            if row is None:
+                return
+            detail = "; ".join(filter(None, [row[0], reason]))
+            record = json.loads(row[1] or "{}")
+            record["feedback_problem"] = reason
+            db.execute("UPDATE results SET detail = ?, record = ? WHERE student_id = ?", (detail, json.dumps(record), student_id))

@@ -14,14 +14,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, NOTEBOOK_NAME
+from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE
 from autograder.grade import gradebook as gbk
 from autograder.grade import importer
-from autograder.grade.job import (CRASHED, ERROR, FLAGGED, GRADED, INVALID, STATUSES, TIMED_OUT, GradeJob,
-                                  ResultRecord, grade_submission, warm_up)
+from autograder.grade.job import GradeJob, ResultRecord, grade_submission, quiet_nbgrader_warnings, warm_up
 from autograder.grade.ledger import Ledger
+from autograder.status import Status
 
-RECORDED = (GRADED, FLAGGED, TIMED_OUT, CRASHED)  # statuses whose scores go into the gradebook
 STATE_DIR = ".grading"
 
 
@@ -32,6 +31,7 @@ class CourseInfo:
     root: Path
     db_url: str
     course_id: str
+    config: object = field(repr=False, default=None)
     state_dir: Path = field(init=False)
 
     def __post_init__(self):
@@ -40,9 +40,6 @@ class CourseInfo:
     @property
     def ledger(self):
         return Ledger(self.state_dir / "ledger.db")
-
-    def submitted(self, student):
-        return self.root / "submitted" / student / ASSIGNMENT_ID / NOTEBOOK_FILE
 
     def autograded_dir(self, student):
         return self.root / "autograded" / student / ASSIGNMENT_ID
@@ -55,47 +52,51 @@ def course_info(course_root, db_url=None):
     from nbgrader.coursedir import CourseDirectory
 
     root = Path(course_root).resolve()
-    config = gbk._load_course_config(root)
+    config = gbk.load_course_config(root)
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(root)
-    return CourseInfo(root=root, db_url=db_url or coursedir.db_url, course_id=coursedir.course_id)
+    return CourseInfo(root=root, db_url=db_url or coursedir.db_url, course_id=coursedir.course_id, config=config)
 
 
-def _tool_path():
-    """nbgrader runs ``alembic`` by name: this interpreter's bin folder must be on PATH."""
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+def grading_files(course_root):
+    """Every file that can decide a grade besides the submission: the configuration, the whole
+    source assignment (notebook, data, images, widgets) and all the grading code but its tests."""
+    root = Path(course_root)
+    files = [root / "nbgrader_config.py"]
+    files += sorted(p for p in (root / "source" / ASSIGNMENT_ID).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files += sorted(p for p in (root / "autograder").rglob("*.py") if "tests" not in p.relative_to(root / "autograder").parts)
+    return files
 
 
 def grading_fingerprint(course_root, cell_timeout=0, notebook_timeout=0):
     """Hash of everything that decides a grade besides the submission: change it, regrade all."""
     root = Path(course_root)
     digest = hashlib.sha256(f"{cell_timeout}/{notebook_timeout}".encode())
-    files = [root / "nbgrader_config.py", root / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE]
-    for package in ("checks", "sandbox"):
-        files += sorted((root / "autograder" / package).rglob("*.py"))
-    for extra in ("reference.py", "lab.py", "integrity.py", "grade/job.py"):
-        files.append(root / "autograder" / extra)
-    for path in files:
-        if path.exists():
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+    for path in grading_files(root):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def template_gradebook(info, fingerprint):
-    """The template gradebook for this fingerprint (built once), and the course gradebook set up."""
+def template(info, fingerprint):
+    """The template gradebook's bytes and the released notebook's text for this fingerprint (built
+    once), with the course gradebook set up for the assignment."""
     path = info.state_dir / f"template-{fingerprint[:16]}.db"
-    if not path.exists():
-        for old in info.state_dir.glob("template-*.db"):
+    release = path.with_suffix(".release.ipynb")
+    if not (path.exists() and release.exists()):
+        for old in info.state_dir.glob("template-*"):
             old.unlink()
         tmp = path.with_suffix(".tmp")
-        gbk.build_template_gradebook(info.root, tmp)
+        release.with_suffix(".tmp").write_text(gbk.build_template(info.root, tmp))
+        release.with_suffix(".tmp").replace(release)
         tmp.replace(path)
-    template_url = f"sqlite:///{path}"
-    gbk.copy_assignment(template_url, info.db_url, info.course_id)
-    return path
+    gbk.copy_assignment(f"sqlite:///{path}", info.db_url, info.course_id)
+    from autograder.grade.lateness import late_policy, store_duedate
+
+    policy = late_policy(info.config)
+    if policy.duedate is not None:
+        store_duedate(info.db_url, policy.duedate, info.course_id)
+    return path.read_bytes(), release.read_text()
 
 
 def _read_timestamp(student_folder):
@@ -129,30 +130,29 @@ def _discard(info, student):
 def record_result(info, record, fingerprint, ledger=None):
     """The single writer: store one record in autograded/, the gradebook and the ledger."""
     ledger = ledger or info.ledger
-    if record.status in RECORDED and record.autograded_notebook:
+    if Status(record.status).recorded and record.autograded_notebook:
         _write_autograded(info, record)
-        notebook = gbk.read_notebook(record.autograded_notebook)
-        gbk.write_result(info.db_url, info.course_id, record.student_id, notebook,
-                         timestamp=record.timestamp or None)
+        gbk.write_result(info.db_url, info.course_id, record.student_id, gbk.read_notebook(record.autograded_notebook),
+                         info.config, timestamp=record.timestamp or None)
     else:
         _discard(info, record.student_id)
     ledger.mark_done(record, fingerprint)
 
 
-def start_executor(workers, scheduler, course_root):
+def start_executor(workers, scheduler, course_root, zygote):
     """The local process pool (or Dask client), its workers already paying their start-up costs.
 
     Started before the template gradebook is built, so each local worker's imports, sandbox probe,
-    kernel zygote and tamper-guard reference (:func:`autograder.grade.job.warm_up`) overlap with
-    that. Dask workers pay those costs in their first job and start their kernels the usual way.
+    verifier process and kernel zygote (:func:`autograder.grade.job.warm_up`) overlap with that.
+    Dask workers pay those costs in their first job and start their kernels the usual way.
     """
     if scheduler:
         from distributed import Client
 
         return Client(scheduler)
     context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                  initializer=warm_up, initargs=(str(course_root), os.getpid()))
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up,
+                                                  initargs=(str(course_root), os.getpid(), zygote))
     for _ in range(workers):  # a pool starts its processes as work arrives
         pool.submit(int)
     return pool
@@ -180,7 +180,7 @@ def _run_jobs(executor, jobs, scheduler, on_result, progress):
             try:
                 record = future.result()
             except Exception as exc:  # a worker died or could not run the job at all
-                record = ResultRecord(student_id=job.student_id, status=ERROR, submission_sha=job.submission_sha,
+                record = ResultRecord(student_id=job.student_id, status=Status.ERROR.value, submission_sha=job.submission_sha,
                                       detail=f"grader error: the worker failed ({type(exc).__name__}: {exc})")
             on_result(record)
             if bar is not None:
@@ -193,12 +193,6 @@ def _run_jobs(executor, jobs, scheduler, on_result, progress):
 
 def _collect(info, students=None):
     """student -> (notebook text or None, messages, sha, timestamp) for everything to consider."""
-    release = None
-    source_nb = info.root / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE
-    import nbformat
-
-    if source_nb.exists():
-        release = nbformat.read(source_nb, as_version=4)
     found = {}
     imports = importer.read_import_log(info.state_dir / "imports.json")
     submitted = info.root / "submitted"
@@ -211,10 +205,10 @@ def _collect(info, students=None):
             found[student] = (None, [f"no {NOTEBOOK_FILE} in {folder.relative_to(info.root)}"], "", "")
             continue
         data = path.read_bytes()
-        text, messages = importer.check_notebook(data, release)
+        text, messages = importer.check_notebook(data)
         sha = hashlib.sha256(data).hexdigest()
         imported = imports.get(student, {})
-        if imported.get("sha256") == sha and imported.get("message"):  # what the import repaired or ignored
+        if imported.get("sha256") == sha and imported.get("message"):  # what the import ignored
             messages = [imported["message"]] + messages
         found[student] = (text, messages, sha, _read_timestamp(folder))
     for student, entry in imports.items():
@@ -239,35 +233,35 @@ def _single_run_lock(info):
 
 def grade_class(course_root=None, submissions=None, workers=None, scheduler=None, force=False,
                 cell_timeout=0, notebook_timeout=0, db_url=None, students=None, feedback=True,
-                export=True, report=True, output_dir=None, progress=True, echo=None):
+                export=True, report=True, output_dir=None, progress=True, echo=None, unsandboxed=False):
     """Grade every new or changed submission of the course; return this run's result records.
 
     ``submissions``: a folder or zip as exported by the LMS, imported first (optional).
     ``workers``: local worker processes (default: the number of cores); ``scheduler``: a Dask
     scheduler address instead. ``force``: grade everything again. Results go to the gradebook
     (``db_url``, default the course's), ``autograded/`` and ``feedback/``; ``export`` and
-    ``report`` write ``grades.csv`` and ``report.html`` to ``output_dir`` (default
-    ``<course>/output/lab5``).
+    ``report`` write ``grades.csv`` (plus the LMS files) and ``report.html`` to ``output_dir``
+    (default ``<course>/output/lab5``). Without a sandbox (bwrap) it refuses to grade unless
+    ``unsandboxed`` says the instructor accepts that.
     """
-    from autograder.course import COURSE_ROOT
-    from autograder.sandbox.kernel import UNSANDBOXED_WARNING, sandbox_problem
+    from autograder.sandbox.provisioner import UNSANDBOXED_WARNING, sandbox_problem
 
     echo = echo or (lambda message: print(message, file=sys.stderr, flush=True))
-    from autograder.grade.job import quiet_nbgrader_warnings
-
     quiet_nbgrader_warnings()
-    _tool_path()
+    problem = sandbox_problem()
+    if problem and not unsandboxed:
+        raise RuntimeError(f"refusing to grade without a sandbox: {problem}. Install it (as root: apt-get install "
+                           "bubblewrap; ./course setup-sandbox does this), or pass --unsandboxed to grade anyway, "
+                           "knowing that student code then runs with your permissions")
+    if problem:
+        echo(UNSANDBOXED_WARNING.format(why=problem))
     info = course_info(course_root or COURSE_ROOT, db_url)
     info.state_dir.mkdir(parents=True, exist_ok=True)
     lock = _single_run_lock(info)
-    problem = sandbox_problem()
-    if problem:
-        echo(UNSANDBOXED_WARNING.format(why=problem))
     workers = workers or os.cpu_count() or 1
 
     if submissions is not None:
-        release = info.root / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE
-        outcomes = importer.import_submissions(submissions, info.root, release if release.exists() else None)
+        outcomes = importer.import_submissions(submissions, info.root)
         importer.write_import_log(outcomes, info.state_dir / "imports.json")
         for o in outcomes:
             if o.status != importer.OK or o.message:
@@ -279,21 +273,23 @@ def grade_class(course_root=None, submissions=None, workers=None, scheduler=None
     to_grade = {student: entry for student, entry in _collect(info, students).items()
                 if force or ledger.needs_grading(student, entry[2], fingerprint, rows)}
     runnable = [student for student, (text, *_) in to_grade.items() if text is not None]
-    executor = start_executor(workers, scheduler, info.root) if runnable else None
+    zygote = not scheduler and problem is None
+    executor = start_executor(workers, scheduler, info.root, zygote) if runnable else None
     try:
-        template = template_gradebook(info, fingerprint).read_bytes()
+        template_db, release_notebook = template(info, fingerprint)
         jobs, results, notes = [], [], {}
         for student, (text, messages, sha, timestamp) in to_grade.items():
             if text is None:
-                record = ResultRecord(student_id=student, status=INVALID, detail="; ".join(messages), submission_sha=sha)
+                record = ResultRecord(student_id=student, status=Status.INVALID.value, detail="; ".join(messages), submission_sha=sha)
                 record_result(info, record, fingerprint, ledger)
                 results.append(record)
                 continue
             notes[student] = messages
             ledger.mark_pending(student, sha, fingerprint)
             jobs.append(GradeJob(student_id=student, notebook_text=text, course_root=str(info.root),
-                                 template_gradebook=template, submission_sha=sha, timestamp=timestamp,
-                                 cell_timeout=cell_timeout, notebook_timeout=notebook_timeout))
+                                 template_gradebook=template_db, release_notebook=release_notebook, submission_sha=sha,
+                                 timestamp=timestamp, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
+                                 zygote=zygote, allow_unsandboxed=bool(unsandboxed)))
 
         def on_result(record):
             if notes.get(record.student_id):
@@ -311,23 +307,25 @@ def grade_class(course_root=None, submissions=None, workers=None, scheduler=None
         elif executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    regraded = [r.student_id for r in results if r.status in RECORDED]
+    regraded = [r.student_id for r in results if Status(r.status).recorded]
     if feedback and regraded:
         from autograder.grade.outputs import generate_feedback
 
-        generate_feedback(info, regraded, echo)
+        for student, reason in generate_feedback(info, regraded, echo).items():
+            info.ledger.note_feedback_failure(student, reason)
     output_dir = Path(output_dir) if output_dir else info.root / "output" / ASSIGNMENT_ID
     if export or report:
         from autograder.grade import outputs
+        from autograder.grade.report import write_report
 
         output_dir.mkdir(parents=True, exist_ok=True)
         rows = outputs.class_rows(info)
         if export:
-            outputs.write_csv(rows, output_dir / "grades.csv")
+            outputs.write_exports(info, rows, output_dir)
         if report:
-            outputs.write_report(info, rows, output_dir / "report.html")
+            write_report(info, rows, output_dir / "report.html")
     lock.close()
     return results
 
 
-__all__ = ["grade_class", "record_result", "course_info", "grading_fingerprint", "STATUSES", "NOTEBOOK_NAME"]
+__all__ = ["grade_class", "record_result", "course_info", "grading_fingerprint"]

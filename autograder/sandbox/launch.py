@@ -1,26 +1,33 @@
-"""Start one Jupyter kernel inside a bubblewrap sandbox (standard library only).
+"""Start one Jupyter kernel inside a bubblewrap sandbox built from an allow-list (standard library only).
 
-Called by :class:`autograder.sandbox.kernel.SandboxedKernelManager` in place of the kernel
-command::
+The kernel provisioner (:mod:`autograder.sandbox.provisioner`) runs, in place of the kernel command::
 
-    python launch.py --workdir DIR --sockdir DIR [limits...] -- python -m ipykernel_launcher -f CONN
+    python -I launch.py --workdir DIR --sockdir DIR --python-dir DIR... [limits] -- python -m ipykernel_launcher -f CONN
 
-What the kernel gets: no network (own network namespace; the kernel talks to nbgrader over
-unix sockets in ``--sockdir``), a read-only view of the system, an empty ``/tmp``, ``/run``,
-home folders and course root (only the ``autograder`` package and the Python environment are
-put back, read-only), its own writable working folder, limits on address space, CPU seconds,
-file size, and (through a pids/cpu cgroup where one is writable) on processes and CPU share.
+What the kernel sees -- nothing else exists inside:
 
-Why each step (measured on the course machine, see the notes in shared/notes/grading-facts.md):
-- SIGINT is ignored here and in bwrap: nbgrader interrupts a cell by signalling the kernel's
-  process group; bwrap must survive that, the kernel inside handles it itself.
-- ``JPY_PARENT_PID`` is removed: inside a pid namespace the parent is pid 1 and ipykernel
-  would exit at once.
-- ``RLIMIT_NPROC`` does not bind root, so a fork bomb is stopped by a pids cgroup instead.
+* the system's programs and libraries, read-only: ``/usr`` (and the ``/bin``, ``/lib``... links to it),
+  a few files of ``/etc`` the dynamic loader, fonts and time zones need (:data:`ETC_FILES`);
+* its Python environment, read-only (each ``--python-dir``: the venv and the installation it was
+  made from, with any symlinks on the way recreated, so a venv reached through a link works);
+* the grading client ``lab5_grader.py`` alone, read-only, in :data:`CLIENT_DIR`;
+* its own writable working folder (the student's notebook and the released files), its socket
+  folder (the kernel's unix sockets and the verifier's), its connection file read-only;
+* a private ``/tmp``, ``/dev`` and ``/proc``; no network (own network namespace).
 
-With ``--zygote`` it starts the kernel *factory* of :mod:`autograder.sandbox.zygote` instead: the
-same sandbox without any kernel's folders, plus the host's ``/tmp`` at :data:`ZYGOTE_HOST_TMP`
-(each forked kernel hides it again) and a host ``/proc`` (so that each kernel may mount its own).
+Not the course (``source/``, ``autograder/``, the gradebook), not ``/home``, ``/root``, ``/srv``,
+``/opt``, ``/var``, no other student's work, no nbgrader exchange: they are never mounted.
+
+Limits: address space, CPU seconds, file size, no core files, and (through a pids/cpu cgroup where
+one is writable) processes and CPU share. Why each step (measured on the course machine):
+SIGINT is ignored here and in bwrap, because nbgrader interrupts a cell by signalling the kernel's
+process group and bwrap must survive that; ``RLIMIT_NPROC`` does not bind root, so a fork bomb is
+stopped by the pids cgroup instead.
+
+With ``--zygote`` it starts the kernel *factory* of :mod:`autograder.sandbox.zygote` in the same
+allow-list, without any kernel's folders, plus the host's ``/tmp`` at :data:`ZYGOTE_HOST_TMP`
+(each forked kernel hides it again), the zygote's own source, and a host ``/proc`` (so that each
+kernel may mount its own).
 """
 import argparse
 import os
@@ -33,40 +40,31 @@ from pathlib import Path
 
 CGROUP_V1 = Path("/sys/fs/cgroup")
 CGROUP_GROUP = "lab5-grading-sandbox"
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../autograder
-COURSE_ROOT = PACKAGE_ROOT.parent
-ZYGOTE_HOST_TMP = "/run/zygote/host-tmp"  # the host's /tmp, as the zygote sees it
+CLIENT_FILE = Path(__file__).resolve().parents[1] / "client" / "lab5_grader.py"
+CLIENT_DIR = "/opt/lab5-grader"  # where the kernel finds lab5_grader.py (on its PYTHONPATH)
+ZYGOTE_SOURCE = Path(__file__).resolve().parent / "zygote.py"
+ZYGOTE_DIR = "/run/zygote"  # the zygote's own files; every forked kernel mounts a fresh /run over it
+ZYGOTE_HOST_TMP = f"{ZYGOTE_DIR}/host-tmp"  # the host's /tmp, as the zygote sees it
 ZYGOTE_UID = 1000  # the zygote's uid in its namespace: a nested namespace may map it, not root
-
-# Environment of every sandboxed kernel (the zygote applies the same to the kernels it forks).
-SANDBOX_ENV = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
-               "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
-               # One thread per kernel: parallel graders share the cores fairly and reproducibly.
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-SANDBOX_UNSET = ("JPY_PARENT_PID",)  # inside a pid namespace the parent is pid 1: ipykernel would exit
-
-
-def sandbox_environment(env):
-    """``env`` as a sandboxed kernel sees it."""
-    env = {k: v for k, v in env.items() if k not in SANDBOX_UNSET}
-    env.update(SANDBOX_ENV)
-    return env
+# The system directories of a merged-/usr Debian: links to /usr, recreated as links (or bound).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# What the dynamic loader, fontconfig, locales and time zones read; no secrets, no user database.
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime",
+             "/etc/mime.types", "/etc/nsswitch.conf", "/etc/hosts", "/etc/host.conf", "/etc/alternatives")
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", help="the kernel's writable working folder")
     p.add_argument("--sockdir", help="folder of the kernel's unix sockets")
+    p.add_argument("--python-dir", action="append", default=[], help="a folder of the kernel's Python (repeatable)")
     p.add_argument("--zygote", action="store_true", help="start the kernel factory (zygote.py), not a kernel")
-    p.add_argument("--memory-mb", type=int, default=3072, help="address-space limit (MiB)")
-    p.add_argument("--cpu-seconds", type=int, default=900, help="CPU time limit per process (s)")
-    p.add_argument("--max-processes", type=int, default=64, help="processes/threads in the sandbox")
-    p.add_argument("--cpu-share", type=float, default=1.0, help="CPUs the sandbox may use at once")
-    p.add_argument("--file-size-mb", type=int, default=256, help="largest file it may write (MiB)")
-    p.add_argument("--hide", action="append", default=[], help="another folder to hide (repeatable)")
-    p.add_argument("--allow-network", action="store_true", help="keep the host network (not for grading)")
-    p.add_argument("--pristine", nargs=2, metavar=("FILE", "AT"),
-                   help="bind the tamper guard's reference FILE read-only at AT (see pristine.py)")
+    p.add_argument("--memory-mb", type=int, required=True, help="address-space limit (MiB)")
+    p.add_argument("--cpu-seconds", type=int, required=True, help="CPU time limit per process (s)")
+    p.add_argument("--max-processes", type=int, required=True, help="processes/threads in the sandbox")
+    p.add_argument("--cpu-share", type=float, required=True, help="CPUs the sandbox may use at once")
+    p.add_argument("--file-size-mb", type=int, required=True, help="largest file it may write (MiB)")
+    p.add_argument("--allow-network", action="store_true", help="keep the host network (never for grading)")
     p.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     if args.command and args.command[0] == "--":
@@ -102,11 +100,6 @@ def apply_limits(limits):
             pass
 
 
-def set_limits(args):
-    """Resource limits inherited by the kernel and everything it starts."""
-    apply_limits(limit_values(args.memory_mb, args.cpu_seconds, args.file_size_mb, args.max_processes))
-
-
 def _remove_stale_cgroups(parent):
     """Empty cgroups of kernels that have ended (a directory can only be removed when empty)."""
     for child in parent.glob("k-*"):
@@ -140,7 +133,8 @@ def join_cgroups(args):
     return joined
 
 
-def _connection_file(command):
+def connection_file(command):
+    """The connection file named in a kernel command (``-f CONN`` and its spellings), or None."""
     for flag in ("-f", "--f", "--ConnectionFileMixin.connection_file"):
         if flag in command[:-1]:
             return command[command.index(flag) + 1]
@@ -150,47 +144,33 @@ def _connection_file(command):
     return None
 
 
-def _under(path, folder):
-    try:
-        Path(path).relative_to(folder)
-        return True
-    except ValueError:
-        return False
+def expose(path, read_only=True):
+    """bwrap arguments that make ``path`` appear inside as it is outside: every symlink on the way
+    is recreated as a symlink, then the real folder or file is bound (read-only by default)."""
+    path = os.path.abspath(path)
+    parts = Path(path).parts[1:]
+    current = "/"
+    for index, part in enumerate(parts):
+        candidate = os.path.join(current, part)
+        if os.path.islink(candidate):
+            rest = os.path.join(os.path.realpath(candidate), *parts[index + 1:])
+            return ["--symlink", os.readlink(candidate), candidate] + expose(rest, read_only)
+        current = candidate
+    return ["--ro-bind" if read_only else "--bind", path, path]
 
 
-def _package_roots(pythonpath):
-    """The PYTHONPATH entries holding an ``autograder`` package, in import order (real paths)."""
-    for entry in filter(None, pythonpath.split(os.pathsep)):
-        if os.path.isfile(os.path.join(entry, "autograder", "__init__.py")):
-            yield os.path.realpath(entry)
-
-
-def kernel_course_root(pythonpath):
-    """The first PYTHONPATH entry holding an ``autograder`` package: where the kernel imports it from."""
-    return next(_package_roots(pythonpath), None)
-
-
-def grading_packages(pythonpath=None):
-    """The ``autograder`` packages the kernel may import: ours and each PYTHONPATH entry's.
-
-    The course's nbgrader_config.py puts *its* root on the kernel's PYTHONPATH; when that course
-    lives in a hidden folder (a course copy under /tmp, a TA's course under /home) and is not the
-    course this launcher belongs to, only its ``autograder`` package is put back, never the rest
-    of that course (source/, the gradebook, submissions).
-    """
-    pythonpath = os.environ.get("PYTHONPATH", "") if pythonpath is None else pythonpath
-    packages = [os.path.realpath(PACKAGE_ROOT)]
-    for root in _package_roots(pythonpath):
-        package = os.path.join(root, "autograder")
-        if package not in packages:
-            packages.append(package)
-    return packages
-
-
-def python_folders():
-    """The kernel's Python: the environment and the installation it was made from (which may
-    live in a hidden home folder, e.g. pyenv under /root)."""
-    return sorted({os.path.realpath(d) for d in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+def system_arguments():
+    """The read-only system part of every sandbox: /usr and its links, a few /etc files."""
+    args = []
+    for folder in SYSTEM_DIRS:
+        if os.path.islink(folder):
+            args += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            args += ["--ro-bind", folder, folder]
+    for entry in ETC_FILES:
+        if os.path.exists(entry):
+            args += ["--ro-bind", entry, entry]
+    return args
 
 
 def bwrap_command(args, bwrap="bwrap"):
@@ -201,36 +181,27 @@ def bwrap_command(args, bwrap="bwrap"):
     if args.zygote:
         # Each forked kernel maps this uid to its root: mapping root itself would need CAP_SETFCAP.
         cmd += ["--uid", str(ZYGOTE_UID), "--gid", str(ZYGOTE_UID)]
-    cmd += ["--ro-bind", "/", "/", "--dev", "/dev"]
+    cmd += system_arguments() + ["--tmpfs", "/tmp"]
+    for folder in args.python_dir:
+        cmd += expose(folder)
+    cmd += ["--dev", "/dev"]
     # A forked kernel can only mount a /proc of its own where a whole /proc is visible (bwrap's
     # --proc covers parts of it); the zygote runs no student code, each kernel mounts its own.
     cmd += ["--bind", "/proc", "/proc"] if args.zygote else ["--proc", "/proc"]
-    cmd += ["--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/home", "--tmpfs", "/root"]
-    hidden = [str(COURSE_ROOT)] + [os.path.realpath(h) for h in args.hide]
-    for folder in hidden:
-        if not _under(folder, "/tmp") and os.path.isdir(folder):
-            cmd += ["--tmpfs", folder]
-    # Put back, read-only, what the kernel needs from the hidden folders.
-    for folder in python_folders() + grading_packages():
-        if any(_under(folder, h) for h in hidden + ["/tmp", "/root", "/home", "/run"]):
-            cmd += ["--ro-bind", folder, folder]
+    cmd += ["--ro-bind", str(CLIENT_FILE), f"{CLIENT_DIR}/{CLIENT_FILE.name}"]
     if args.zygote:
-        cmd += ["--bind", "/tmp", ZYGOTE_HOST_TMP, "--chdir", "/"]
+        cmd += ["--bind", "/tmp", ZYGOTE_HOST_TMP, "--ro-bind", str(ZYGOTE_SOURCE), f"{ZYGOTE_DIR}/{ZYGOTE_SOURCE.name}",
+                "--chdir", "/"]
     else:
         workdir, sockdir = os.path.realpath(args.workdir), os.path.realpath(args.sockdir)
-        cmd += ["--bind", workdir, workdir, "--bind", sockdir, sockdir]
-        conn = _connection_file(args.command)
+        cmd += expose(workdir, read_only=False) + expose(sockdir, read_only=False)
+        conn = connection_file(args.command)
         if conn:
-            conn = os.path.realpath(conn)
-            cmd += ["--ro-bind", conn, conn]
-        if args.pristine:
-            cmd += ["--ro-bind", os.path.realpath(args.pristine[0]), args.pristine[1]]
+            cmd += expose(os.path.realpath(conn))
         cmd += ["--chdir", workdir]
-    cmd += ["--hostname", "grading-sandbox"]
-    for var, value in SANDBOX_ENV.items():
-        cmd += ["--setenv", var, value]
-    for var in SANDBOX_UNSET:
-        cmd += ["--unsetenv", var]
+    # jupyter_client tells the kernel its parent's pid; inside a pid namespace the parent is pid 1
+    # and ipykernel would take that for its parent having exited.
+    cmd += ["--hostname", "grading-sandbox", "--unsetenv", "JPY_PARENT_PID"]
     return cmd + ["--"] + list(args.command)
 
 
@@ -244,9 +215,8 @@ def main(argv=None):
     joined = join_cgroups(args)
     if "pids" not in joined:
         sys.stderr.write("autograder sandbox: no pids cgroup, the process limit relies on RLIMIT_NPROC\n")
-    set_limits(args)
-    cmd = bwrap_command(args, bwrap)
-    os.execv(bwrap, cmd)
+    apply_limits(limit_values(args.memory_mb, args.cpu_seconds, args.file_size_mb, args.max_processes))
+    os.execv(bwrap, bwrap_command(args, bwrap))
 
 
 if __name__ == "__main__":

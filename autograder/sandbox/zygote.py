@@ -12,19 +12,19 @@ student code runs (steps in :func:`_isolate` and :func:`_reaper`):
 - user namespace (root inside, the zygote's uid outside), mount, pid, network (loopback only),
   IPC and UTS namespaces: nothing a kernel leaves behind (processes, /tmp files, shared memory,
   abstract sockets) reaches the next kernel, and no kernel can see or signal the zygote;
-- fresh ``/tmp``, ``/run`` and ``/dev/shm``; its working and socket folders bound back from the
-  host's /tmp (which the zygote sees at ``launch.ZYGOTE_HOST_TMP`` and the kernel never does);
-- the tamper guard's reference on a read-only tmpfs at ``pristine.REFERENCE_PATH``;
+- fresh ``/tmp``, ``/run`` (which hides the zygote's own files) and ``/dev/shm``; its working and
+  socket folders bound back from the host's /tmp (which the zygote sees at
+  ``launch.ZYGOTE_HOST_TMP`` and the kernel never does);
 - a ``/proc`` of its own pid namespace, then every capability dropped (bounding set included)
   before the kernel process is forked; resource limits set in the kernel process itself.
 
 Process tree of one kernel: zygote -> setup child (exits once the namespaces exist) -> reaper
 (pid 1 of the new pid namespace) -> kernel (pid 2, its own process group). The reaper talks to
-the grading process over one socket (see ``zygote_stub.py``): it sends ``R`` once the kernel is
+the grading process over one socket (see ``provisioner.ZygoteProvisioner``): it sends ``R`` once the kernel is
 forked, forwards ``I``/``T`` as SIGINT/SIGTERM to the kernel's process group, sends ``X<code>``
 when the kernel ends, and exits (killing the whole namespace) when the socket closes.
 
-Protocol with the grading process (``kernel.Zygote``), over a SOCK_SEQPACKET pair: one hello
+Protocol with the grading process (``provisioner.Zygote``), over a SOCK_SEQPACKET pair: one hello
 message (JSON), then one JSON request per kernel with the reaper's socket attached (SCM_RIGHTS).
 """
 import ctypes
@@ -134,26 +134,15 @@ def _isolate(request):
     _write("/proc/self/gid_map", f"0 {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     folders = {path: os.open(_host_path(request, path), os.O_PATH | os.O_DIRECTORY) for path in request["folders"]}
-    # e.g. the graded course's own autograder package, when that course lives in /tmp
-    packages = {path: os.open(_host_path(request, path), os.O_PATH | os.O_DIRECTORY) for path in request["readonly"]}
-    reference = None
-    if request.get("reference"):
-        with open(_host_path(request, request["reference"]), "rb") as handle:
-            reference = handle.read()
-    # Fresh /tmp, /run (this hides the host's /tmp) and /dev/shm; then the kernel's own folders.
+    # parts of the kernel's Python that live in /tmp (a course copy's environment, say)
+    python_parts = {path: os.open(_host_path(request, path), os.O_PATH | os.O_DIRECTORY) for path in request["readonly"]}
+    # Fresh /tmp, /run (this hides the host's /tmp and the zygote's source) and /dev/shm; then the kernel's own folders.
     for target, mode in (("/tmp", "1777"), ("/run", "755"), ("/dev/shm", "1777")):
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode}")
     for path, fd in folders.items():
         _bind(fd, path)
-    for path, fd in packages.items():
+    for path, fd in python_parts.items():
         _bind(fd, path, read_only=True)
-    if reference is not None:
-        folder = os.path.dirname(request["reference_at"])
-        os.makedirs(folder, exist_ok=True)
-        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
-        with open(request["reference_at"], "wb") as handle:
-            handle.write(reference)
-        _mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.makedirs(os.path.dirname(request["connection_path"]), exist_ok=True)
     with open(request["connection_path"], "w") as handle:
         handle.write(request["connection"])
@@ -186,6 +175,8 @@ def _kernel(request):
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
+    # What a fresh interpreter would have put on sys.path from this kernel's PYTHONPATH.
+    sys.path[:0] = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
     sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin] + request["argv"]
     if "numpy.random" in sys.modules:  # a fresh kernel seeds numpy's global generator from the OS
         sys.modules["numpy.random"].seed()

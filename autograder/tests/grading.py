@@ -1,59 +1,60 @@
-"""Run the function checks on a set of implementations, in-process, the way a hidden cell would.
+"""Run the function checks on a set of implementations in this process, the way the verifier would.
 
-Used by the corpus tests and by ``benchmarks/bench_checks.py``.
+Each check runs through :class:`~autograder.verifier.channel.LocalChannel`: the same requests,
+the same wire encoding both ways and the same decoding as with a grading kernel, with the
+student's functions called here instead of in a kernel. Used by the corpus tests and by
+``benchmarks/bench_checks.py``.
 """
 import functools
-import inspect
 from dataclasses import dataclass
 
-import autograder.checks as checks
 from autograder import reference
-from autograder.checks import CheckFailure
+from autograder.checks import CHECKS
+from autograder.client import lab5_grader as wire
+from autograder.verifier.channel import LocalChannel
+from autograder.verifier.runner import check_rng, run_check
 
-# The checks that take graded functions, and which functions each one takes (from its signature).
-FUNCTION_CHECKS = {
-    name: tuple(p for p in inspect.signature(getattr(checks, name)).parameters if p in reference.__dict__)
-    for name in checks.__all__
-    if name.startswith("check_")
-}
-FUNCTION_CHECKS = {name: args for name, args in FUNCTION_CHECKS.items() if args}
+# The checks that call graded functions, and which functions each one takes.
+FUNCTION_CHECKS = {name: check.functions for name, check in CHECKS.items() if check.functions}
+SEEDS = (101, 202, 303)  # the grading runs the corpus is judged in (each draws its own inputs)
 
 
 def part_of(function):
     """The checks whose points depend on ``function`` (its own cells, plus EM from scratch for the steps)."""
-    return {name for name, args in FUNCTION_CHECKS.items() if function in args}
+    return {name for name, functions in FUNCTION_CHECKS.items() if function in functions}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     passed: bool
     message: str = ""
+    diagnosis: str = ""
 
 
-def run_check(name, implementations):
-    """Call one check with the given implementations (reference for the rest); catch its failure."""
-    args = [implementations.get(arg, getattr(reference, arg)) for arg in FUNCTION_CHECKS[name]]
-    try:
-        getattr(checks, name)(*args)
-    except CheckFailure as failure:
-        return Outcome(False, str(failure))
-    return Outcome(True)
+def run_check_here(name, implementations, seed):
+    """Call one check with the given implementations (reference for the rest) in the grading run ``seed``."""
+    check = CHECKS[name]
+    arguments = [implementations.get(p, getattr(reference, p)) for p in check.parameters]
+    descriptors = [{"callable": callable(a), "type": wire.type_name(a)} for a in arguments]
+    verdict = run_check(check, LocalChannel(arguments), descriptors, check_rng(seed, name))
+    assert not verdict.internal_error, verdict.internal_error
+    return Outcome(verdict.passed, verdict.message, verdict.diagnosis)
 
 
-def grade(implementations, names=None):
+def grade(implementations, names=None, seed=SEEDS[0]):
     """{check name: Outcome} for the function checks (all, or ``names``)."""
-    return {name: run_check(name, implementations) for name in (names or FUNCTION_CHECKS)}
+    return {name: run_check_here(name, implementations, seed) for name in (names or FUNCTION_CHECKS)}
 
 
 @functools.lru_cache(maxsize=None)
-def _whole_submission(variant):
-    return grade({variant.function: variant.implementation})
+def _whole_submission(variant, seed):
+    return grade({variant.function: variant.implementation}, seed=seed)
 
 
-def grade_variant(variant, whole_submission=False):
+def grade_variant(variant, whole_submission=False, seed=SEEDS[0]):
     """Outcomes of a corpus variant standing in for its function: its own part, or every function check.
 
-    The checks are deterministic, so each variant is graded once per process and reused.
+    The checks are deterministic for a given seed, so each variant is graded once per seed and process.
     """
-    outcomes = _whole_submission(variant)
+    outcomes = _whole_submission(variant, seed)
     return dict(outcomes) if whole_submission else {name: outcomes[name] for name in sorted(part_of(variant.function))}

@@ -113,7 +113,7 @@ def browser_tmp(tmp_path_factory):
 
 @pytest.fixture(scope="package")
 def lab_root(browser_tmp):
-    """The Lab's root: the release files, the widget module under test, and two notebooks.
+    """The Lab's root: the release files, the widget package under test, and two notebooks.
 
     * ``completed.ipynb``: the release with its solution cells filled from source (a finished lab);
     * ``release.ipynb``: the release exactly as students get it (every graded function raises).
@@ -126,8 +126,8 @@ def lab_root(browser_tmp):
         if not folder.exists():  # an ungenerated release: take the source's (links resolved)
             folder = SOURCE_DIR / name
         shutil.copytree(folder, root / name, symlinks=False)
-    # The file under test is the source module (the release copy may predate the last edit).
-    shutil.copy2(SOURCE_DIR / "lab5_widgets.py", root / "lab5_widgets.py")
+    # The package under test is the source's (the release copy may predate the last edit).
+    shutil.copytree(SOURCE_DIR / "lab5_widgets", root / "lab5_widgets", ignore=shutil.ignore_patterns("__pycache__"))
     completed_notebook(released, SOURCE_DIR / NOTEBOOK_FILE, root / "completed.ipynb")
     shutil.copy2(released, root / "release.ipynb")
     return root

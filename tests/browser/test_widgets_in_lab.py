@@ -9,7 +9,7 @@ in a temporary Lab root, in two forms:
   (a quick check), so the test runs the widget cell itself, as a student trying it early would:
   the widget must render with the fallback note instead of a traceback.
 
-The widget module is the one under test, ``source/lab5/lab5_widgets.py``. Screenshots are saved
+The widget package is the one under test, ``source/lab5/lab5_widgets/``. Screenshots are saved
 under ``artifacts/screenshots/``.
 """
 import math
@@ -135,6 +135,21 @@ def assert_counts_follow_phi(rows, total, phi):
         assert abs(count - total * phi[k]) <= 5 * sd, (k, count, total * phi[k])
 
 
+def menu_text_room(select):
+    """``{"widest": px, "room": px}``: the widest option's text and the room a <select> has for it.
+
+    Measured with the select's own font; the room is its inner width minus its padding (the
+    arrow sits in the right padding).
+    """
+    return select.evaluate("""el => {
+        const style = getComputedStyle(el);
+        const context = document.createElement('canvas').getContext('2d');
+        context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const widest = Math.max(...[...el.options].map(option => context.measureText(option.text).width));
+        return {widest, room: el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)};
+    }""")
+
+
 def shoot(page, locator, screenshots, name):
     path = screenshots / f"{name}.png"
     locator.screenshot(path=str(path))
@@ -219,6 +234,10 @@ def test_completed_lab_widgets_render_and_respond(page, lab_server, screenshots)
 
     # --- K-means stepper: two steps with the button ------------------------------------------
     kmeans.scroll_into_view_if_needed()
+    init_menu = kmeans.locator(".lab5-kmeans-init select")
+    assert init_menu.input_value() == "random data points"  # ipywidgets uses the labels as option values
+    fit = menu_text_room(init_menu)
+    assert fit["widest"] <= fit["room"], f"the init menu cuts its text: {fit}"
     plot = kmeans.locator(".lab5-kmeans-plot")
     source = image_source(plot)
     kmeans.locator("button.lab5-kmeans-next").click()
@@ -238,6 +257,8 @@ def test_completed_lab_widgets_render_and_respond(page, lab_server, screenshots)
     # --- EM stepper: End on the step slider runs EM to convergence -----------------------------
     em.scroll_into_view_if_needed()
     plot = em.locator(".lab5-em-plot")
+    em.locator(".lab5-em-status", has_text="step 0: initial parameters").wait_for()
+    shoot(page, em, screenshots, "em-stepper-step-0")  # one point on the curve: its axes must still read cleanly
     source = image_source(plot)
     em.locator(".lab5-em-step .noUi-handle").focus()
     page.keyboard.press("End")
