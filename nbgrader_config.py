@@ -33,6 +33,18 @@ c.IgnorePattern.pattern = r"(?i)warning"
 # default: Autograde.exclude_overwriting stays empty), so a submission cannot replace the data,
 # the images or the widget package.
 
+# ==== DEADLINE: lateness and its penalty (autograder/grade/lateness.py) ======================
+# ./course grade stores the due date in the gradebook; nbgrader's AssignLatePenalties asks this
+# plugin for each late notebook's penalty. Submission times come from nbgrader's timestamp.txt
+# (nbgrader collect, or the LMS download when it carries one). No due date: nothing is late.
+c.AssignLatePenalties.plugin_class = "autograder.grade.lateness.GracePeriodLatePenalty"
+c.GracePeriodLatePenalty.duedate = ""  # e.g. "2026-12-14 17:00:00 Europe/London"
+c.GracePeriodLatePenalty.grace_period_minutes = 15  # this late still counts as on time
+c.GracePeriodLatePenalty.penalty_method = "per_day"  # none | zero | per_hour | per_day
+c.GracePeriodLatePenalty.fraction_per_unit = 0.1  # 10 % of the score per started day late
+c.GracePeriodLatePenalty.max_penalty_fraction = 1.0
+# ==== end of DEADLINE =========================================================================
+
 # ==== SEALED GRADING (code in autograder/sandbox, autograder/verifier, autograder/grade) =======
 # Every kernel nbgrader starts to autograde from this course root runs in a bubblewrap sandbox
 # that holds nothing secret (no checks, no reference, no master notebook, no gradebook, no other

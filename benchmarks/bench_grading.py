@@ -5,7 +5,8 @@ from the release like the demo class) is graded in a private copy of the course 
 :func:`autograder.grade.grade_class` with one worker per core. The baseline, measured in the
 same run, is stock nbgrader as an instructor scripts it without our command: one
 ``nbgrader autograde lab5 --student S`` process per student, one after another, with the
-lead's nbgrader configuration *without* our SANDBOX section (stock Execute, no sandbox). By
+course's nbgrader configuration *without* its sealed-grading section (stock Execute, no sandbox,
+no verifier: the hidden tests run the same checks inside the kernel, ``stock_lab5_grader.py``). By
 default the baseline grades the whole class; BENCH_GRADING_STOCK_SAMPLE=n times a sample holding
 every kind of submission instead and scales it to the class kind by kind (quicker, noisier).
 
@@ -40,7 +41,8 @@ sys.path.insert(0, str(COURSE_ROOT / "tests" / "hostile"))
 MIX = (("correct", 0.6), ("buggy", 0.2), ("unanswered", 0.1), ("hostile", 0.1))
 # Only attacks that are safe to run unsandboxed too (the stock baseline has no sandbox).
 HOSTILE_CYCLE = ("os_exit", "infinite_loop", "tamper_custom_exc", "sigint_ignoring")
-SANDBOX_SECTION = re.compile(r"\n# ==== SANDBOX.*?# ==== end of SANDBOX =+\n", re.S)
+SEALED_SECTION = re.compile(r"\n# ==== SEALED GRADING.*?# ==== end of SEALED GRADING =+\n", re.S)
+STOCK_CLIENT = Path(__file__).resolve().parent / "stock_lab5_grader.py"
 
 
 def synthetic_class(size, source, release):
@@ -79,7 +81,8 @@ def _course_with(students, folder, stock=False):
     course = course_copy(folder)
     if stock:
         config = course / "nbgrader_config.py"
-        config.write_text(SANDBOX_SECTION.sub("\n", config.read_text()))
+        config.write_text(SEALED_SECTION.sub("\n", config.read_text()))
+        shutil.copy(STOCK_CLIENT, course / "lab5_grader.py")
     for student, nb in students.items():
         path = course / "submitted" / student / ASSIGNMENT_ID / NOTEBOOK_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +101,8 @@ def time_ours(students, workers, cell_timeout, scratch):
     errors = [r.student_id for r in records if r.status == "error"]
     if errors or len(records) != len(students):
         raise RuntimeError(f"benchmark class not graded: errors {errors}, {len(records)}/{len(students)}")
-    return elapsed, {r.student_id: {gid: score for gid, (score, _) in r.tests.items() if score is not None}
-                     for r in records}
+    scores = {r.student_id: {gid: score for gid, (score, _) in r.tests.items() if score is not None} for r in records}
+    return elapsed, scores, [r.verifier for r in records if r.verifier]
 
 
 def time_stock(students, cell_timeout, scratch):
@@ -141,6 +144,17 @@ def check_agreement(ours, stock, full_marks):
             problems.append(f"{student}: correct submission scored {sum(scores.values())} of {full_marks}")
     if problems:
         raise RuntimeError("graders disagree, timings would be meaningless: " + "; ".join(problems[:8]))
+
+
+def verifier_row(costs, seconds_per_submission):
+    """The verifier's median cost per submission: seconds (against the whole submission's), round trips, bytes."""
+    def median(key):
+        values = sorted(c[key] for c in costs)
+        return values[len(values) // 2] if values else float("nan")
+
+    return Row("verifier per submission (median), s", "s", median("seconds"), "whole submission, s", seconds_per_submission,
+               runs=len(costs), note=f"{median('round_trips'):.0f} round trips, {median('bytes_sent') / 1e6:.2f} MB to the "
+                                     f"kernel and {median('bytes_received') / 1e6:.2f} MB back, over {len(costs)} submissions")
 
 
 def kind_of(student):
@@ -185,9 +199,9 @@ def run(repeats):
         # One class run each: a run is minutes long; the per-student numbers are medians of many.
         # Ours is timed before and after stock, so a machine that slows down or speeds up during
         # the long stock run does not favour either side; the mean of the two is reported.
-        ours_before, our_scores = time_ours(students, cores, cell_timeout, scratch)
+        ours_before, our_scores, verifier_costs = time_ours(students, cores, cell_timeout, scratch)
         stock_seconds, stock_scores = time_stock(sample, cell_timeout, scratch)
-        ours_after, our_scores_after = time_ours(students, cores, cell_timeout, scratch)
+        ours_after, our_scores_after, _ = time_ours(students, cores, cell_timeout, scratch)
         ours = (ours_before + ours_after) / 2
         check_agreement(our_scores, stock_scores, full_marks)
         check_agreement(our_scores_after, stock_scores, full_marks)
@@ -204,6 +218,7 @@ def run(repeats):
             Row(f"grading: {size}-submission class, total wall time", "s", ours,
                 "stock nbgrader, sequential" + ("" if len(sample) == len(students) else " (scaled)"), stock_total, runs=2,
                 note=f"class throughput {stock_total / ours:.2f}x stock"),
+            verifier_row(verifier_costs, ours_before / size),
         ]
         correct = _only_correct(source, release, 8 * cores)
         counts = [1]
@@ -213,7 +228,7 @@ def run(repeats):
         for workers in counts:
             samples = []
             for _ in range(max(1, min(repeats, 2))):
-                elapsed, scores = time_ours(correct, workers, cell_timeout, scratch)
+                elapsed, scores, _ = time_ours(correct, workers, cell_timeout, scratch)
                 check_agreement(scores, {}, full_marks)
                 samples.append(elapsed / len(correct))
             value = sorted(samples)[len(samples) // 2]

@@ -49,7 +49,10 @@ def test_grade_ids_are_unique_and_traceable(source_notebook):
         meta = nbgrader_meta(cell)
         if meta.get("grade") and cell.cell_type == "code":
             assert meta["grade_id"].startswith("test_"), meta["grade_id"]
-            assert meta["points"] > 0 and meta["locked"] and not meta["solution"], meta["grade_id"]
+            # Only the last cell, the summary of the quick checks that Validate shows, is worth nothing.
+            worth_nothing = meta["grade_id"] == "test_quick_checks_summary" and cell is source_notebook.cells[-1]
+            assert (meta["points"] > 0 or worth_nothing and meta["points"] == 0), meta["grade_id"]
+            assert meta["locked"] and not meta["solution"], meta["grade_id"]
         if meta.get("grade") and cell.cell_type == "markdown":
             assert meta["solution"] and meta["grade_id"].startswith("answer_"), meta["grade_id"]
 
@@ -67,11 +70,27 @@ def test_graded_functions_keep_the_contract(source_notebook):
         assert f"({ast.unparse(functions[0].args)})" == signature
 
 
-def test_hidden_tests_call_the_autograder_in_one_line(source_notebook):
+def test_every_test_cell_asks_the_verifier_for_its_own_check(source_notebook):
+    """Each autograded test cell's hidden part is one line asking for the check registered for it."""
+    from autograder.checks import CHECK_FOR_CELL, CHECKS, hidden_call
+
+    test_cells = [c for c in source_notebook.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
+    assert sorted(nbgrader_meta(c)["grade_id"] for c in test_cells) == sorted(CHECK_FOR_CELL)
+    for cell in test_cells:
+        hidden = cell.source.split("### BEGIN HIDDEN TESTS\n")[1].split("\n### END HIDDEN TESTS")[0]
+        assert hidden == hidden_call(CHECK_FOR_CELL[nbgrader_meta(cell)["grade_id"]])
+    assert len(CHECKS) == len(CHECK_FOR_CELL), "two checks claim the same cell"
+
+
+def test_points_in_a_test_cells_comment_agree_with_its_metadata(source_notebook):
+    """A cell that says "(2 points)" or "(1 point of 4)" in its first line is worth what it says."""
     for cell in source_notebook.cells:
-        if "BEGIN HIDDEN TESTS" in cell.source:
-            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].strip()
-            assert re.fullmatch(r"from autograder\.checks import (check_\w+); \1\([\w, ]+\)", hidden), hidden
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            first = cell.source.splitlines()[0]
+            stated = re.search(r"\((\d+) points?\)|of (\d+)\)", first)
+            assert stated, f"{meta['grade_id']}: the first line should say what the cell is worth: {first!r}"
+            assert int(stated.group(1) or stated.group(2)) == meta["points"], (meta["grade_id"], first, meta["points"])
 
 
 def test_notebook_parameters_match_the_autograders(source_notebook):
@@ -135,6 +154,7 @@ def test_release_holds_no_solution_or_hidden_test(source_notebook):
         for marker in MARKERS:
             assert marker not in text, f"{path} contains '{marker}'"
         assert "autograder" not in text, f"{path} mentions the instructor-only autograder package"
+        assert "lab5_grader" not in text, f"{path} shows the hidden tests' calls to the grader"
         leaked = leaked_lines(regions, text)
         assert not leaked, f"{path} contains solution / hidden-test code: {leaked[:5]}"
 

@@ -1,7 +1,10 @@
 """The course end to end with the real nbgrader CLI, real kernels and a real SQLite gradebook."""
+import base64
 import csv
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -67,11 +70,49 @@ def test_untouched_release_gets_zero_and_the_batch_completes(graded_course):
 
 
 def test_release_and_solutions_match_a_fresh_regeneration(tmp_path):
+    """What a person reads must match (sources, printed numbers, figures and their sizes); the last
+    bits of a figure's pixels may differ on another CPU or BLAS."""
     scratch = regenerate.scratch_course(tmp_path)
     release, solutions, demo = regenerate.build_all(scratch)
     assert regenerate.tree_differences(release, COURSE_ROOT / "release" / ASSIGNMENT_ID) == []
     assert regenerate.tree_differences(solutions, COURSE_ROOT / "solutions" / ASSIGNMENT_ID) == []
     assert regenerate.tree_differences(demo, COURSE_ROOT / "demo" / "submissions") == []
+    data = Path("source") / ASSIGNMENT_ID / "data" / "lab5_points.npz"
+    assert regenerate.tree_differences(scratch / data, COURSE_ROOT / data) == []
+
+
+def test_the_drift_check_sees_real_drift_and_not_pixel_noise(tmp_path):
+    solutions = COURSE_ROOT / "solutions" / ASSIGNMENT_ID
+    notebook = nbformat.read(solutions / NOTEBOOK_FILE, as_version=4)
+    figure = next(o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
+    printed = next(o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+                   if o.get("output_type") == "stream" and re.search(r"\d\.\d", o["text"]))
+
+    def variant(name, change):
+        copy = nbformat.reads(nbformat.writes(notebook), as_version=4)
+        change(copy)
+        path = tmp_path / name / NOTEBOOK_FILE
+        path.parent.mkdir()
+        nbformat.write(copy, path)
+        return regenerate.tree_differences(solutions / NOTEBOOK_FILE, path)
+
+    def noisy_pixels(nb):  # the same picture, other bytes (as another BLAS would draw it)
+        output = next(o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("data", {}).get("image/png") == figure["data"]["image/png"])
+        raw = bytearray(base64.b64decode(output["data"]["image/png"]))
+        raw[-20] ^= 1
+        output["data"]["image/png"] = base64.b64encode(bytes(raw)).decode()
+
+    def changed_number(nb):
+        output = next(o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("text") == printed["text"])
+        output["text"] = re.sub(r"(\d)\.(\d)", lambda m: f"{(int(m.group(1)) + 3) % 10}.{m.group(2)}", output["text"], count=1)
+
+    def changed_source(nb):
+        cell = next(c for c in nb.cells if c.cell_type == "code")
+        cell.source += "\n# edited"
+
+    assert variant("pixels", noisy_pixels) == []
+    assert variant("number", changed_number) == [""]
+    assert variant("source", changed_source) == [""]
 
 
 def test_solutions_notebook_ran_clean():
@@ -107,8 +148,7 @@ def test_demo_writes_grades_and_feedback_that_match_the_gradebook(demo_run):
     assert feedback == set(demo_run["students"])
     for path in demo_run["feedback"]:
         html = path.read_text()
-        assert "BEGIN HIDDEN TESTS" not in html and "from autograder" not in html, f"{path} shows hidden tests"
-        assert "_grader_done_" not in html, f"{path} shows the grader's own completion marker"
+        assert "BEGIN HIDDEN TESTS" not in html and "lab5_grader" not in html, f"{path} shows hidden tests"
 
 
 def test_demo_scores_follow_each_students_mistakes(demo_run):

@@ -105,12 +105,22 @@ def test_dask_localcluster_gives_the_same_results_as_the_process_pool(tmp_path):
     assert submission_counts(dask_course) == {"ada": 1, "bob": 1}
 
 
-def test_gradebook_schema_version_matches_the_alembic_command(monkeypatch):
-    """A new gradebook is stamped with the same migration nbgrader's ``alembic heads`` call returns."""
+def test_gradebook_schema_version_matches_the_alembic_command(tmp_path):
+    """A gradebook made quickly (``quick_gradebook_creation``) is stamped with the same migration
+    that nbgrader's own ``alembic heads`` call returns, and nbgrader opens it without a complaint."""
+    import sqlite3
+
     import nbgrader.api
+    from nbgrader.api import Gradebook
 
-    from autograder.course import tool_environment
-    from autograder.grade.gradebook import alembic_head
+    from autograder.grade.gradebook import alembic_head, quick_gradebook_creation
 
-    monkeypatch.setenv("PATH", tool_environment()["PATH"])  # nbgrader runs ``alembic`` by name
-    assert nbgrader.api.get_alembic_version.original() == alembic_head() == nbgrader.api.get_alembic_version()
+    assert nbgrader.api.get_alembic_version() == alembic_head()  # the command, as nbgrader runs it
+    with quick_gradebook_creation():
+        with Gradebook(f"sqlite:///{tmp_path / 'quick.db'}"):
+            pass
+    assert nbgrader.api.get_alembic_version is not None and "quick" not in nbgrader.api.get_alembic_version.__qualname__
+    stamped = sqlite3.connect(tmp_path / "quick.db").execute("SELECT version_num FROM alembic_version").fetchall()
+    assert stamped == [(alembic_head(),)]
+    with Gradebook(f"sqlite:///{tmp_path / 'quick.db'}") as gb:
+        assert gb.students == []

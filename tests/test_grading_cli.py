@@ -4,9 +4,6 @@ The real CLI (``python -m autograder.grade``, what ``./course grade`` runs) in a
 private copy of the course; nbgrader's own ``nbgrader export`` is the reference for the CSV.
 """
 import csv
-import io
-import json
-import os
 import re
 import subprocess
 import sys
@@ -20,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
 import corpus  # noqa: E402
 from course_copy import course_copy, notebooks  # noqa: E402
 
-from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, tool_environment  # noqa: E402
-from autograder.grade.feedback import hidden_test_lines  # noqa: E402
-from autograder.grade.outputs import CSV_COLUMNS, NBGRADER_COLUMNS  # noqa: E402
+from autograder.course import ASSIGNMENT_ID, tool_environment  # noqa: E402
+from autograder.grade.feedback import hidden_statements  # noqa: E402
+from autograder.grade.outputs import EXTRA_COLUMNS, NBGRADER_COLUMNS  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +63,7 @@ def test_csv_has_nbgrader_columns_and_a_status_per_student(graded_course):
     course = graded_course["course"]
     with open(course / "output" / ASSIGNMENT_ID / "grades.csv", newline="") as fh:
         header = next(csv.reader(fh))
-    assert header == CSV_COLUMNS
+    assert header == NBGRADER_COLUMNS + EXTRA_COLUMNS
     rows = {r["student_id"]: r for r in _csv_rows(course / "output" / ASSIGNMENT_ID / "grades.csv")}
     for student, (outcome, words) in graded_course["expected"].items():
         row = rows[student]
@@ -78,9 +75,11 @@ def test_csv_has_nbgrader_columns_and_a_status_per_student(graded_course):
             assert row["status"] == "graded", row
             assert words in row["status_detail"]
     assert float(rows["goodstudent"]["score"]) > float(rows["buggy"]["score"])
-    # a repaired notebook is graded like the intact one
+    # a repaired notebook is graded like the intact one, and the repair is reported
     assert rows["deletedcell"]["score"] == rows["goodstudent"]["score"]
     assert rows["reordered"]["score"] == rows["goodstudent"]["score"]
+    assert "restored 1 deleted graded cell(s) from the release: test_e_step_visible" in rows["deletedcell"]["status_detail"]
+    assert "out of order" in rows["reordered"]["status_detail"]
 
 
 def test_csv_agrees_with_nbgrader_export(graded_course):
@@ -105,7 +104,7 @@ def test_feedback_has_no_hidden_tests(graded_course):
     course = graded_course["course"]
     secret = set()
     for cell in graded_course["source"].cells:
-        secret.update(hidden_test_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+        secret.update(hidden_statements(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
     assert secret, "the source notebook has no hidden tests to leak"
     pages = list((course / "feedback").glob(f"*/{ASSIGNMENT_ID}/*.html"))
     assert {p.parent.parent.name for p in pages} >= {"goodstudent", "buggy", "deletedcell", "reordered"}
@@ -119,9 +118,12 @@ def test_feedback_has_no_hidden_tests(graded_course):
         assert not leaked, (page, leaked[:3])  # ...without the hidden tests' source
 
 
-def test_report_has_the_four_views(graded_course):
-    report = (graded_course["course"] / "output" / ASSIGNMENT_ID / "report.html").read_text()
-    for anchor in ("id='scores'", "id='lost'", "id='messages'", "id='flagged'"):
-        assert anchor in report
+def test_report_opens_with_what_the_class_got_wrong(graded_course):
+    out = graded_course["course"] / "output" / ASSIGNMENT_ID
+    report = (out / "report.html").read_text()
+    sections = [m.group(1) for m in re.finditer(r"<section id='(\w+)'", report)]
+    assert sections[0] == "misconceptions" and {"parts", "scores", "suspect", "manual", "flagged", "attention"} <= set(sections)
     assert report.count("data:image/png;base64,") >= 2
-    assert "AssertionError" in report.split("id='messages'")[1]  # the buggy student's failures are counted
+    wrong = report.split("id='misconceptions'")[1].split("</section>")[0]
+    assert "buggy" in wrong and "sampler.ignores_category_prob" in wrong  # the buggy student's mistakes are named
+    assert "report.json" in graded_course["first"].stdout and (out / "report.json").is_file()

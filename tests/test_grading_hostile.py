@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
 import corpus  # noqa: E402
 from course_copy import autograded_points, course_copy, notebooks, write_submission  # noqa: E402
 
-from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE  # noqa: E402
+from autograder.course import ASSIGNMENT_ID  # noqa: E402
 from autograder.grade.run import grade_class  # noqa: E402
-from autograder.sandbox.kernel import sandbox_problem  # noqa: E402
+from autograder.sandbox.provisioner import sandbox_problem  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CELL_TIMEOUT = 10  # the reference notebook's slowest cell takes about 1.3 s here (2 workers)

@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))

@@ -8,7 +8,6 @@ cannot serve a kernel, the kernel is started the usual way.
 """
 import asyncio
 import concurrent.futures
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,8 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
 from kernel_session import KernelSession  # noqa: E402
 
-from autograder.sandbox import kernel as sandbox_kernel  # noqa: E402
-from autograder.sandbox.kernel import sandbox_problem  # noqa: E402
+from autograder.sandbox import provisioner as sandbox_provisioner  # noqa: E402
+from autograder.sandbox.provisioner import sandbox_problem, zygote_environment  # noqa: E402
 
 # One thread for the whole module: a zygote lives as long as the thread that started it.
 _thread = concurrent.futures.ThreadPoolExecutor(max_workers=1)
@@ -58,9 +57,9 @@ print("draw", numpy.random.random())
 """
 
     async def main():
-        first = KernelSession(sandbox_zygote=True)
+        first = KernelSession("zygote")
         await first.start()
-        assert first.km.forked_from_zygote
+        assert first.forked
         out_first, error = await first.run(leave_behind)
         assert error is None, out_first
         heartbeat = Path(first.workdir) / "heartbeat.txt"
@@ -69,9 +68,9 @@ print("draw", numpy.random.random())
                 break
             await asyncio.sleep(0.1)
         await first.stop()
-        second = KernelSession(sandbox_zygote=True)
+        second = KernelSession("zygote")
         await second.start()
-        assert second.km.forked_from_zygote
+        assert second.forked
         out_second, error = await second.run(look)
         await second.stop()
         size = heartbeat.stat().st_size
@@ -120,9 +119,9 @@ print(open("nested.txt").read())
 """
 
     async def main():
-        session = KernelSession(sandbox_zygote=True)
+        session = KernelSession("zygote")
         await session.start()
-        assert session.km.forked_from_zygote
+        assert session.forked
         try:
             return await session.run(code)
         finally:
@@ -131,16 +130,16 @@ print(open("nested.txt").read())
     out, error = _in_thread(main)
     assert error is None, out
     assert "caps ['0000000000000000', '0000000000000000', '0000000000000000']" in out
-    assert "run ['autograder']" in out  # the guard's reference only: not /run/zygote
+    assert "run []" in out  # a fresh /run: not the zygote's own files
     assert "umount -1 1" in out  # EPERM
-    assert "zygote False" in out and "run ['autograder']" in out.split("nested")[1]
+    assert "zygote False" in out and "run []" in out.split("nested")[1]
 
 
 def test_interrupt_and_death_of_a_forked_kernel_reach_jupyter_client():
     async def main():
-        session = KernelSession(sandbox_zygote=True)
+        session = KernelSession("zygote")
         await session.start()
-        assert session.km.forked_from_zygote
+        assert session.forked
         try:
             loop = asyncio.ensure_future(session.run("while True:\n    pass", timeout=60))
             await asyncio.sleep(1.5)
@@ -151,34 +150,35 @@ def test_interrupt_and_death_of_a_forked_kernel_reach_jupyter_client():
             started = time.monotonic()
             while await session.km.is_alive() and time.monotonic() - started < 20:
                 await asyncio.sleep(0.1)
-            return interrupted, after, await session.km.is_alive(), session.km.provisioner.process.returncode
+            return interrupted, after, await session.km.is_alive(), await session.km.provisioner.poll()
         finally:
             await session.stop()
 
     interrupted, after, alive, code = _in_thread(main)
     assert interrupted == "KeyboardInterrupt"
     assert "still here" in after
-    assert not alive and code == 3  # the stand-in process ends with the kernel's own exit code
+    assert not alive and code == 3  # the reaper reports the kernel's own exit code
 
 
 def test_kernel_starts_the_usual_way_when_the_zygote_cannot_fork_it(monkeypatch):
     """A zygote that died (or a memory limit too small for a forked kernel) costs nothing but speed."""
-    dead = sandbox_kernel.Zygote(sys.executable, dict(os.environ), ["--memory-mb", "8192"], [])
+    dead = sandbox_provisioner.Zygote(sys.executable, zygote_environment(),
+                                      sandbox_provisioner.ZygoteProvisioner().zygote_arguments(sys.executable), [])
     dead.process.kill()
     dead.process.wait()
-    monkeypatch.setattr(sandbox_kernel, "zygote_for", lambda *args, **kwargs: dead)
+    monkeypatch.setattr(sandbox_provisioner, "zygote_for", lambda *args, **kwargs: dead)
 
     async def start_and_run(**traits):
-        session = KernelSession(sandbox_zygote=True, **traits)
+        session = KernelSession("zygote", **traits)
         await session.start()
         try:
             out, error = await session.run("import numpy; print('answer', numpy.arange(4).sum())")
-            return session.km.forked_from_zygote, out, error
+            return session.forked, out, error
         finally:
             await session.stop()
 
     forked, out, error = _in_thread(start_and_run)
     assert not forked and error is None and "answer 6" in out
     monkeypatch.undo()
-    forked, out, error = _in_thread(lambda: start_and_run(sandbox_memory_mb=1024))
+    forked, out, error = _in_thread(lambda: start_and_run(memory_mb=1024))
     assert not forked and error is None and "answer 6" in out

@@ -70,10 +70,12 @@ CHECKS = {check.name: check for check in (
     _function_check("m_step_hard", "test_m_step_hard_hidden", "m_step", em.check_m_step_hard),
     Check("em_from_scratch", "test_em_from_scratch_hidden", ("e_step", "m_step"), em.check_em_from_scratch, ("e_step", "m_step")),
     Check("quantised_images", "test_quantised_images", ("image", "quantised_kmeans", "quantised_em"), library.check_quantised_images),
+    Check("quick_checks_summary", "test_quick_checks_summary", (), visible.check_quick_checks_summary),
 )}
 CHECK_FOR_CELL = {check.cell: check for check in CHECKS.values()}
 
 
 def hidden_call(check):
     """The hidden-test line of ``check``'s cell in the master notebook (what the cell asks for)."""
-    return f'import lab5_grader; lab5_grader.check("{check.name}", {", ".join(check.parameters)})'
+    arguments = ", ".join([f'"{check.name}"', *check.parameters])
+    return f"import lab5_grader; lab5_grader.check({arguments})"

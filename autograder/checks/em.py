@@ -280,12 +280,26 @@ BASE_MEANS = np.array([[0.0, 0.0], [4.0, 1.0], [1.0, 5.0]])
 BASE_COVARIANCES = np.array([[[1.0, 0.4], [0.4, 0.8]], [[0.6, -0.2], [-0.2, 1.2]], [[0.9, 0.0], [0.0, 0.4]]])
 
 
+def run_em(e_step, m_step, X, start, max_iterations=EM_MAX_ITERATIONS):
+    """EM from ``start`` with the given steps until no parameter moves by 1e-10: (parameters, rounds)."""
+    parameters = start
+    for iteration in range(1, max_iterations + 1):
+        new = m_step(X, e_step(X, *parameters))
+        moved = max(np.abs(a - b).max() for a, b in zip(new, parameters))
+        parameters = new
+        if moved < 1e-10:
+            return parameters, iteration
+    return parameters, max_iterations + 1
+
+
 def em_problem(rng):
     """A fresh 2-D, K=3 data set (the base mixture rotated and shifted at random), a start, and
     GaussianMixture's fixed point from that start.
 
-    A start from which EM degenerates (a component left with a handful of points or a nearly
-    singular covariance) is drawn again: the check must pose a problem with one clear answer.
+    The problem must have one clear answer that a correct E- and M-step reach within the check's
+    round limit: a start from which EM degenerates (a component left with a handful of points, a
+    nearly singular covariance), crawls (the reference steps need more than half the rounds), or
+    ends anywhere but at GaussianMixture's fixed point is drawn again.
     """
     while True:
         angle = rng.uniform(0, 2 * np.pi)
@@ -294,8 +308,16 @@ def em_problem(rng):
         covariances = rotation @ BASE_COVARIANCES @ rotation.T
         X = mixture_points(rng, 300, rng.permutation(BASE_WEIGHTS), means, covariances)
         start = (np.full(3, 1 / 3), X[rng.choice(len(X), size=3, replace=False)].copy(), np.array([np.eye(2)] * 3))
-        target = sklearn_fixed_point(X, start)
-        if target[0].min() * len(X) > 20 and min(np.linalg.eigvalsh(c).min() for c in target[2]) > 1e-2:
+        try:
+            target = sklearn_fixed_point(X, start)
+            if target[0].min() * len(X) <= 20 or min(np.linalg.eigvalsh(c).min() for c in target[2]) <= 1e-2:
+                continue
+            reached, rounds = run_em(reference.e_step, reference.m_step, X, start)
+        except (ValueError, np.linalg.LinAlgError):  # a component collapsed on the way: degenerate
+            continue
+        # 1e-5: ten times tighter than the check's own tolerance (GaussianMixture stops on its
+        # likelihood, a little before the parameters stop moving).
+        if rounds <= EM_MAX_ITERATIONS // 2 and all(np.allclose(a, b, atol=1e-5) for a, b in zip(reached, target)):
             return X, start, target
 
 

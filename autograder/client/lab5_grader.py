@@ -30,7 +30,6 @@ import os
 import random
 import socket
 import struct
-import sys
 import time
 import traceback
 import warnings

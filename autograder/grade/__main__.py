@@ -12,7 +12,8 @@ run that was interrupted (even killed) picks up where it stopped, and a submissi
 grading fails never keeps its old score. Results: the gradebook (as `nbgrader export` and the
 formgrader see it), feedback/<student>/lab5/*.html (no hidden tests), and in output/lab5/:
 grades.csv (nbgrader's columns + status), the LMS files (Canvas/Moodle grade imports and
-feedback zips, for downloads from those), and report.html (what the class got wrong).
+feedback zips, for downloads from those), report.html (what the class got wrong) and report.json
+(the same numbers, machine-readable; always written; --json prints it on stdout).
 
 Status column: graded | flagged (graded, but look at it: status_detail says why) | timed out |
 crashed (the notebook killed its kernel) | invalid (could not be graded: see status_detail) |
@@ -27,8 +28,22 @@ import sys
 from pathlib import Path
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="./course grade", description=__doc__,
+def limits_text(limits):
+    """The sandbox's limits in words, from :func:`autograder.sandbox.execute.grading_limits`."""
+    return (f"Limits of each grading kernel: {limits['cell_timeout_s']} s per cell, {limits['notebook_timeout_s']} s per "
+            f"notebook, {limits['memory_mb']} MiB of memory, {limits['cpu_seconds']} CPU-seconds, "
+            f"{limits['max_processes']} processes, {limits['cpu_share']:g} CPU at a time, files up to "
+            f"{limits['file_size_mb']} MiB.")
+
+
+def build_parser(limits=None):
+    if limits is None:
+        from autograder.course import COURSE_ROOT
+        from autograder.grade.gradebook import load_course_config
+        from autograder.sandbox.execute import grading_limits
+
+        limits = grading_limits(load_course_config(COURSE_ROOT))
+    parser = argparse.ArgumentParser(prog="./course grade", description=__doc__ + "\n" + limits_text(limits),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submissions", nargs="?", type=Path,
                         help="folder or .zip of submissions as downloaded from the LMS (optional: "
@@ -39,9 +54,9 @@ def build_parser():
                         help="grade on a Dask cluster instead, e.g. tcp://10.0.0.5:8786 (workers need "
                              "this course folder at the same path)")
     parser.add_argument("--cell-timeout", type=int, default=0, metavar="SECONDS",
-                        help="time limit per cell (default: nbgrader_config.py, 60 s)")
+                        help=f"time limit per cell (default: the course's, {limits['cell_timeout_s']} s)")
     parser.add_argument("--notebook-timeout", type=int, default=0, metavar="SECONDS",
-                        help="time limit per whole notebook (default: nbgrader_config.py, 900 s)")
+                        help=f"time limit per whole notebook (default: the course's, {limits['notebook_timeout_s']} s)")
     parser.add_argument("--force", action="store_true", help="grade every submission again")
     parser.add_argument("--students", nargs="+", metavar="ID", help="grade only these students")
     parser.add_argument("--db-url", help="gradebook URL, e.g. postgresql+psycopg2://user@/db?host=/run/postgresql "
@@ -51,6 +66,9 @@ def build_parser():
                                                                  "(default: output/lab5)")
     parser.add_argument("--no-feedback", action="store_true", help="do not write feedback HTML")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report's numbers (report.json, which is always written next to report.html) "
+                             "on stdout, for scripts; the human summary then goes to stderr")
     parser.add_argument("--unsandboxed", action="store_true",
                         help="grade even where bubblewrap cannot run: student code then runs with your permissions "
                              "and can read the course's checks (never for a real class)")
@@ -87,10 +105,14 @@ def main(argv=None):
         return 2
     info = course_info(course_root, args.db_url)
     rows = outputs.class_rows(info)
-    print(f"\ngraded in this run: {len(records)} submission(s)")
-    print(outputs.summary_table(rows))
+    human = sys.stderr if args.json else sys.stdout
+    print(f"\ngraded in this run: {len(records)} submission(s)", file=human)
+    print(outputs.summary_table(rows), file=human)
     out = args.output or info.root / "output" / ASSIGNMENT_ID
-    print(f"\ngrades: {out / 'grades.csv'}\nreport: {out / 'report.html'}")
+    print(f"\ngrades: {out / 'grades.csv'}\nreport: {out / 'report.html'} (numbers: {out / 'report.json'})", file=human)
+    if args.json:
+        sys.stdout.write((out / "report.json").read_text())
+        sys.stdout.flush()
     return 1 if any(r.status == Status.ERROR.value for r in records) else 0
 
 

@@ -5,11 +5,15 @@ removes their source, but outputs can still quote them: a traceback shows the fa
 a student's cell can print the kernel's input history. This preprocessor uses the same
 delimiters (it is a ``ClearHiddenTests``, configured by the same traits) and
 
-* removes, from every output of every cell, each line that quotes a statement of any hidden test;
+* removes, from every output of every cell, each line that quotes a statement of any hidden test
+  (as written, or escaped as JSON or a Python string would show it: a student's cell may print
+  the kernel's input history or the notebook file) or a hidden-test delimiter;
 * reduces the error outputs of cells holding hidden tests to the exception's name and message
-  (the verifier's message, which names no hidden line).
+  (the verifier's message, which names no hidden line);
+* quotes the delimiter text where a *student's* cell contains it (say, in a string it searches
+  for): ``ClearHiddenTests`` would take it for a hidden-test region and fail the whole feedback.
 
-It removes nothing itself from the cells' source: ``ClearHiddenTests`` does that next.
+It removes nothing itself from the test cells' source: ``ClearHiddenTests`` does that next.
 """
 import json
 import re
@@ -35,6 +39,11 @@ def hidden_statements(source, begin, end):
     return statements
 
 
+def quoted_forms(statement):
+    """A statement as it reads raw, and as JSON or a Python repr would escape it."""
+    return {statement, json.dumps(statement)[1:-1], repr(statement)[1:-1]}
+
+
 def scrub_text(text, secrets):
     """``text`` without any line that quotes a hidden-test statement."""
     kept = [line for line in ANSI.sub("", str(text)).splitlines(keepends=True) if not any(s in line for s in secrets)]
@@ -45,11 +54,17 @@ class ScrubHiddenTestOutput(ClearHiddenTests):
     """Scrub hidden-test statements from every output; reduce hidden cells' errors to name and message."""
 
     def preprocess(self, nb, resources):
+        from autograder.verifier.record import is_autograder_test
+
         begin, end = f"### {self.begin_test_delimeter}", f"### {self.end_test_delimeter}"
         self._begin = begin
-        self._secrets = sorted({s for cell in nb.cells if cell.cell_type == "code"
-                                for s in hidden_statements(cell.source, begin, end)}, key=len, reverse=True)
+        statements = {s for cell in nb.cells if cell.cell_type == "code" for s in hidden_statements(cell.source, begin, end)}
+        secrets = {form for s in statements for form in quoted_forms(s)} | {self.begin_test_delimeter, self.end_test_delimeter}
+        self._secrets = sorted(secrets, key=len, reverse=True)
         for cell in nb.cells:
+            if not is_autograder_test(cell):  # the student's own text: its delimiter words are only words
+                for delimiter in (self.begin_test_delimeter, self.end_test_delimeter):
+                    cell.source = cell.source.replace(delimiter, delimiter.lower().replace(" ", "-") + " (quoted)")
             self._scrub_cell(cell)
         return nb, resources
 

@@ -47,9 +47,9 @@ from pathlib import Path
 from autograder.course import ASSIGNMENT_ID
 from autograder.grade.importer import CANVAS, MOODLE
 from autograder.grade.lateness import seconds_late, within_grace
+from autograder.status import RECORDED
 
-# Statuses whose score stands (the same as autograder.grade.run.RECORDED).
-SCORED = ("graded", "flagged", "timed out", "crashed")
+SCORED = {status.value for status in RECORDED}  # statuses whose score stands
 
 # ---- Canvas: Gradebook > Import ----------------------------------------------------------------
 # gradebook_importer.rb: the header's first cell must contain "Student" and the second "ID"; the

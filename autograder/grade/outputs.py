@@ -22,6 +22,7 @@ from autograder.status import Status
 NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                     "raw_score", "late_submission_penalty", "score", "max_score"]
 EXTRA_COLUMNS = ["status", "status_detail"]
+NUMERIC_COLUMNS = ("raw_score", "late_submission_penalty", "score", "max_score")  # floats in the rows, as nbgrader's API has them
 
 
 # ---- feedback ------------------------------------------------------------------------------------
@@ -140,6 +141,9 @@ def class_rows(info):
             graded = row["timestamp"] != "" or float(row["raw_score"] or 0) > 0
             row.update(status=Status.GRADED.value if graded else Status.NOT_SUBMITTED.value,
                        status_detail="graded outside ./course grade" if graded else "", record={})
+    for row in rows.values():
+        for column in NUMERIC_COLUMNS:
+            row[column] = float(row[column] or 0)
     return [rows[k] for k in sorted(rows)]
 
 

@@ -88,26 +88,33 @@ def _recognise_unlabelled(cells, release, by_id, messages):
             if match is not None:
                 _relabel(cell, match)
                 recognised.append(grade_id(match))
-    # Answers: the one unlabelled cell of the right kind between the graded cells around the stub.
+    # Answers: the unlabelled cells between the graded cells around the stubs, matched in order.
     order = [grade_id(c) for c in release.cells if grade_id(c)]
-    unlabelled_release_sources = {c.source.strip() for c in release.cells if not grade_id(c)}
+    release_texts = {c.source.strip() for c in release.cells if not grade_id(c)}
+    here = present()
+    gaps = {}  # (graded cell before, graded cell after) -> the answers missing between them, in release order
     for position, gid in enumerate(order):
-        stub = by_id[gid]
-        if not _is_solution(stub) or gid in present():
-            continue
-        here = present()
-        before = next((g for g in reversed(order[:position]) if g in here), None)
-        after = next((g for g in order[position + 1:] if g in here), None)
-        indices = [i for i, c in enumerate(cells) if grade_id(c) in here]
-        start = next((i for i in indices if grade_id(cells[i]) == before), -1)
-        end = next((i for i in indices if grade_id(cells[i]) == after), len(cells))
-        candidates = [c for c in cells[start + 1:end] if grade_id(c) is None and c.cell_type == stub.cell_type
-                      and c.source.strip() not in unlabelled_release_sources]
-        defining = [c for c in candidates if gid in GRADED_FUNCTIONS and _defines(c, gid)]
-        chosen = defining[-1] if defining else (candidates[0] if len(candidates) == 1 and gid not in GRADED_FUNCTIONS else None)
-        if chosen is not None:
-            _relabel(chosen, stub)
-            recognised.append(gid)
+        if _is_solution(by_id[gid]) and gid not in here:
+            before = next((g for g in reversed(order[:position]) if g in here), None)
+            after = next((g for g in order[position + 1:] if g in here), None)
+            gaps.setdefault((before, after), []).append(gid)
+    for (before, after), missing in gaps.items():
+        start = next((i for i, c in enumerate(cells) if grade_id(c) == before), -1)
+        end = next((i for i, c in enumerate(cells) if grade_id(c) == after), len(cells))
+        candidates = [c for c in cells[start + 1:end] if grade_id(c) is None and c.source.strip() not in release_texts]
+        for gid in [g for g in missing if g in GRADED_FUNCTIONS]:
+            defining = [c for c in candidates if _defines(c, gid)]
+            if defining:
+                _relabel(defining[-1], by_id[gid])
+                recognised.append(gid)
+                candidates = [c for c in candidates if c is not defining[-1]]
+        for kind in ("code", "markdown"):
+            left = [g for g in missing if by_id[g].cell_type == kind and g not in recognised]
+            pool = [c for c in candidates if c.cell_type == kind and grade_id(c) is None]
+            if left and len(pool) == len(left):  # one candidate per missing answer: match them in order
+                for gid, cell in zip(left, pool):
+                    _relabel(cell, by_id[gid])
+                    recognised.append(gid)
     if recognised:
         messages.append(f"{len(recognised)} cell(s) had lost their nbgrader metadata (another editor?) and were "
                         f"recognised: {', '.join(recognised[:6])}" + (" ..." if len(recognised) > 6 else ""))

@@ -316,14 +316,16 @@ def grade_class(course_root=None, submissions=None, workers=None, scheduler=None
     output_dir = Path(output_dir) if output_dir else info.root / "output" / ASSIGNMENT_ID
     if export or report:
         from autograder.grade import outputs
-        from autograder.grade.report import write_report
+        from autograder.grade.report import report_data, write_report, write_report_json
 
         output_dir.mkdir(parents=True, exist_ok=True)
         rows = outputs.class_rows(info)
         if export:
             outputs.write_exports(info, rows, output_dir)
-        if report:
-            write_report(info, rows, output_dir / "report.html")
+        if report:  # report.html and its machine-readable twin report.json, from the same numbers
+            data = report_data(info, rows)
+            write_report(info, rows, output_dir / "report.html", data=data)
+            write_report_json(info, rows, output_dir / "report.json", data=data)
     lock.close()
     return results
 

@@ -32,6 +32,22 @@ from autograder.verifier.record import RESOURCE_KEY, error_output, is_autograder
 STATUS_KEY = "autograder"  # nb.metadata[STATUS_KEY]: what grading this notebook found
 
 
+def grading_limits(config=None):
+    """The limits a grading kernel runs under with this configuration (defaults: the traits'), by name.
+
+    The one place they are read: ``./course grade --help`` and the README quote these numbers
+    (tests/test_course_files.py checks that they agree).
+    """
+    from autograder.sandbox.provisioner import SandboxProvisioner
+
+    kwargs = {"config": config} if config is not None else {}
+    execute, provisioner = SandboxedExecute(**kwargs), SandboxProvisioner(**kwargs)
+    return {"cell_timeout_s": execute.timeout, "notebook_timeout_s": execute.notebook_timeout,
+            "memory_mb": provisioner.memory_mb, "cpu_seconds": provisioner.cpu_seconds,
+            "max_processes": provisioner.max_processes, "cpu_share": provisioner.cpu_share,
+            "file_size_mb": provisioner.file_size_mb, "max_cell_output_chars": execute.max_cell_output_chars}
+
+
 class SandboxRefused(RuntimeError):
     """No sandbox here, and grading unsandboxed was not allowed."""
 

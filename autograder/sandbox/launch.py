@@ -11,8 +11,9 @@ What the kernel sees -- nothing else exists inside:
 * its Python environment, read-only (each ``--python-dir``: the venv and the installation it was
   made from, with any symlinks on the way recreated, so a venv reached through a link works);
 * the grading client ``lab5_grader.py`` alone, read-only, in :data:`CLIENT_DIR`;
-* its own writable working folder (the student's notebook and the released files), its socket
-  folder (the kernel's unix sockets and the verifier's), its connection file read-only;
+* its own writable working folder (the released files; the notebook files in it read as empty:
+  the kernel runs the notebook, it has no business reading it), its socket folder (the kernel's
+  unix sockets and the verifier's), its connection file read-only;
 * a private ``/tmp``, ``/dev`` and ``/proc``; no network (own network namespace).
 
 Not the course (``source/``, ``autograder/``, the gradebook), not ``/home``, ``/root``, ``/srv``,
@@ -58,6 +59,7 @@ def parse_args(argv):
     p.add_argument("--workdir", help="the kernel's writable working folder")
     p.add_argument("--sockdir", help="folder of the kernel's unix sockets")
     p.add_argument("--python-dir", action="append", default=[], help="a folder of the kernel's Python (repeatable)")
+    p.add_argument("--hide-file", action="append", default=[], help="a file of the working folder that reads as empty")
     p.add_argument("--zygote", action="store_true", help="start the kernel factory (zygote.py), not a kernel")
     p.add_argument("--memory-mb", type=int, required=True, help="address-space limit (MiB)")
     p.add_argument("--cpu-seconds", type=int, required=True, help="CPU time limit per process (s)")
@@ -159,6 +161,14 @@ def expose(path, read_only=True):
     return ["--ro-bind" if read_only else "--bind", path, path]
 
 
+def _empty_fd():
+    """A readable file descriptor with nothing in it (bwrap copies it into a read-only empty file)."""
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+    os.set_inheritable(read_end, True)
+    return read_end
+
+
 def system_arguments():
     """The read-only system part of every sandbox: /usr and its links, a few /etc files."""
     args = []
@@ -195,13 +205,17 @@ def bwrap_command(args, bwrap="bwrap"):
     else:
         workdir, sockdir = os.path.realpath(args.workdir), os.path.realpath(args.sockdir)
         cmd += expose(workdir, read_only=False) + expose(sockdir, read_only=False)
+        for path in args.hide_file:
+            cmd += ["--ro-bind-data", str(_empty_fd()), os.path.realpath(path)]
         conn = connection_file(args.command)
         if conn:
             cmd += expose(os.path.realpath(conn))
         cmd += ["--chdir", workdir]
     # jupyter_client tells the kernel its parent's pid; inside a pid namespace the parent is pid 1
     # and ipykernel would take that for its parent having exited.
-    cmd += ["--hostname", "grading-sandbox", "--unsetenv", "JPY_PARENT_PID"]
+    # The root is bwrap's own tmpfs (holding the mount points): read-only, so that the only places
+    # to write are the kernel's folders and its /tmp.
+    cmd += ["--remount-ro", "/", "--hostname", "grading-sandbox", "--unsetenv", "JPY_PARENT_PID"]
     return cmd + ["--"] + list(args.command)
 
 

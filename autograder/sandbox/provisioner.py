@@ -93,6 +93,12 @@ def python_dirs(python):
     return tuple(dict.fromkeys(os.path.abspath(p) for p in prefixes))
 
 
+def hidden_files(cwd):
+    """The files of a kernel's working folder it must not read: the notebook being graded (its test
+    cells' hidden parts are there) and any other notebook."""
+    return sorted(os.path.realpath(p) for p in Path(cwd).glob("*.ipynb"))
+
+
 @lru_cache(maxsize=1)
 def sandbox_problem():
     """None when bwrap can start a sandbox here, else a sentence saying why it cannot."""
@@ -175,8 +181,9 @@ class SandboxProvisioner(GradingProvisioner):
 
     def launcher_command(self, cmd, cwd):
         folders = [arg for folder in python_dirs(cmd[0]) for arg in ("--python-dir", folder)]
+        hidden = [arg for path in hidden_files(cwd) for arg in ("--hide-file", path)]
         return [sys.executable, "-I", str(LAUNCHER), "--workdir", str(cwd), "--sockdir", self.sockdir,
-                *folders, *self.limit_arguments(), "--", *cmd]
+                *folders, *hidden, *self.limit_arguments(), "--", *cmd]
 
     async def launch_kernel(self, cmd, **kwargs):
         return await super().launch_kernel(self.launcher_command(cmd, kwargs.get("cwd") or os.getcwd()), **kwargs)
@@ -233,6 +240,7 @@ class ZygoteProvisioner(SandboxProvisioner):
         argv[argv.index("-f") + 1] = inside
         return {"argv": argv, "connection": Path(connection).read_text(), "connection_path": inside,
                 "host_tmp": ZYGOTE_HOST_TMP, "env": env, "cwd": folders[0], "folders": folders, "readonly": readonly,
+                "hide": hidden_files(cwd),
                 "limits": limit_values(self.memory_mb, self.cpu_seconds, self.file_size_mb, self.max_processes)}
 
     def _read_link(self, block):

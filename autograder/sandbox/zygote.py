@@ -143,6 +143,8 @@ def _isolate(request):
         _bind(fd, path)
     for path, fd in python_parts.items():
         _bind(fd, path, read_only=True)
+    for path in request.get("hide", []):  # the notebook files of its folder read as empty
+        _mount("/dev/null", path, None, MS_BIND)
     os.makedirs(os.path.dirname(request["connection_path"]), exist_ok=True)
     with open(request["connection_path"], "w") as handle:
         handle.write(request["connection"])

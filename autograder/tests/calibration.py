@@ -23,12 +23,14 @@ from autograder.checks import _stats, sampling
 def seed_pvalues(seed, sampler=reference.sample_gmm):
     """(proportion p-values, moment p-values) of one seed, as arrays in a fixed order.
 
-    One draw per test mixture serves both checks (each check's false-failure rate is a property of
-    that check alone, so sharing draws between them does not bias either estimate).
+    Each seed is a grading run: its own test mixtures (``sampling.test_mixtures``) and its own
+    draws. One draw per test mixture serves both checks (each check's false-failure rate is a
+    property of that check alone, so sharing draws between them does not bias either estimate).
     """
+    rng = np.random.default_rng(seed)
     proportions, moments = [], []
-    for index, (name, mixture) in enumerate(sampling.MIXTURES.items()):
-        X, z = sampling.draw(sampler, mixture, seed * len(sampling.MIXTURES) + index)
+    for name, mixture in sampling.test_mixtures(rng).items():
+        X, z = sampler(*mixture, rng=rng)
         proportions.extend(row[-1] for row in sampling.proportion_rows(name, mixture, z))
         moments.extend(row[-1] for row in sampling.moment_rows(name, mixture, X, z))
     return np.array(proportions), np.array(moments)
@@ -57,9 +59,10 @@ class Calibration:
 
     def rejection_rates(self, level):
         """Observed and expected mean per-test rejection rate at ``level``, per family of tests."""
+        # The mixtures' weights are permutations of fixed vectors: the (N, p) pairs are the same in every run.
+        mixtures = sampling.test_mixtures(np.random.default_rng(0)).values()
         expected_binomial = np.mean([
-            _stats.binomial_rejection_probability(mixture[0], float(p), level)
-            for mixture in sampling.MIXTURES.values() for p in mixture[1]
+            _stats.binomial_rejection_probability(mixture[0], float(p), level) for mixture in mixtures for p in mixture[1]
         ])
         return {
             "binomial": (float(np.mean(self.proportions < level)), float(expected_binomial)),

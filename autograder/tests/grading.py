@@ -31,14 +31,17 @@ class Outcome:
     diagnosis: str = ""
 
 
-def run_check_here(name, implementations, seed):
-    """Call one check with the given implementations (reference for the rest) in the grading run ``seed``."""
-    check = CHECKS[name]
-    arguments = [implementations.get(p, getattr(reference, p)) for p in check.parameters]
+def judge(name, *arguments, seed=SEEDS[0]):
+    """Run check ``name`` on ``arguments`` (Python objects of this process) in the grading run ``seed``."""
     descriptors = [{"callable": callable(a), "type": wire.type_name(a)} for a in arguments]
-    verdict = run_check(check, LocalChannel(arguments), descriptors, check_rng(seed, name))
+    verdict = run_check(CHECKS[name], LocalChannel(arguments), descriptors, check_rng(seed, name))
     assert not verdict.internal_error, verdict.internal_error
     return Outcome(verdict.passed, verdict.message, verdict.diagnosis)
+
+
+def run_check_here(name, implementations, seed):
+    """Call one check with the given implementations (reference for the rest) in the grading run ``seed``."""
+    return judge(name, *[implementations.get(p, getattr(reference, p)) for p in CHECKS[name].parameters], seed=seed)
 
 
 def grade(implementations, names=None, seed=SEEDS[0]):

@@ -4,7 +4,6 @@ import inspect
 import nbformat
 import pytest
 
-from autograder.checks import TAMPER_MARKER
 from autograder.course import NOTEBOOK_FILE, SOURCE_DIR
 from autograder.integrity import format_report, main, scan_notebook, scan_source
 from autograder.tests.corpus import all_variants
@@ -31,6 +30,10 @@ TAMPERING = [
     ("import sys\nsys.stderr = open('/dev/null', 'w')", "patches-library", "sys.stderr"),
     ("text = open('/course/source/lab5/lab5-mixture-models.ipynb').read()", "grading-files", "instructor's notebook"),
     ("import glob\nothers = glob.glob('/course/submitted/*/lab5/*.ipynb')", "grading-files", "other submissions"),
+    ("import lab5_grader\nlab5_grader.check('e_step_values', e_step)", "grading-client", "lab5_grader"),
+    ("from lab5_widgets.common import library_responsibilities", "widget-internals", "fallback"),
+    ("import importlib\nref = importlib.import_module(bytes.fromhex('6175746f677261646572').decode() + '.reference')",
+     "import-machinery", "importlib"),
 ]
 
 
@@ -71,22 +74,18 @@ def cell(source, grade_id=None, test=False, outputs=()):
     return new
 
 
-def test_notebook_scan_reads_student_cells_and_test_outputs_but_not_test_sources():
-    tamper_error = nbformat.v4.new_output("error", ename="AssertionError", traceback=[],
-                                          evalue=f"The {TAMPER_MARKER} before this check ran (numpy.allclose). ...")
+def test_notebook_scan_reads_student_cells_but_not_test_sources():
     notebook = nbformat.v4.new_notebook(cells=[
         cell(IMPORTS),
         cell("def e_step(X, w, m, c):\n    return X\nnp.allclose = lambda *a, **k: True", grade_id="e_step"),
-        cell("from autograder.checks import check_e_step_values; check_e_step_values(e_step)",
-             grade_id="test_e_step_values_hidden", test=True, outputs=[tamper_error]),
+        cell('import lab5_grader; lab5_grader.check("e_step_values", e_step)', grade_id="test_e_step_values_hidden", test=True),
         cell("this is not python ("),
     ])
     findings = scan_notebook(notebook)
     kinds = [(f.cell, f.kind) for f in findings]
     assert (1, "patches-library") in kinds
-    assert (2, "runtime-tamper") in kinds and "numpy.allclose" in findings[kinds.index((2, "runtime-tamper"))].reason
     assert (3, "unreadable") in kinds
-    assert not any(f.cell == 2 and f.kind == "grading-package" for f in findings)  # test cell sources are ours
+    assert not any(f.cell == 2 for f in findings)  # test cell sources are ours (nbgrader restores them)
     report = format_report(findings)
     assert "cell 1 (e_step), line 3" in report and "np.allclose = lambda" in report
     # One line per finding for the class report (autograder.grade uses str(finding)).

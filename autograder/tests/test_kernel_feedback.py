@@ -1,15 +1,17 @@
-"""What a student sees: a failing hidden cell run by a real IPython kernel (nbclient, as nbgrader does).
+"""What a student sees, and what decides the points: hidden cells run by a real grading kernel.
 
-The error output's traceback -- what nbgrader's feedback HTML shows -- must be the message alone:
-no hidden-cell source, no file of the grading package. A passing check writes nothing at all,
+The notebook runs as nbgrader's autograde runs it here (:class:`SandboxedExecute`, then
+:class:`ApplyVerifierRecord`): a sandboxed kernel whose hidden cells ask the verifier process. A
+failing check's error output -- what nbgrader's feedback HTML shows -- is the verifier's message
+alone: no hidden-cell source, no file of the grading code. A passing check writes nothing at all,
 even when the student's function prints and warns (a test cell with stderr output scores 0).
 """
 import nbformat
-from nbclient import NotebookClient
+from nbgrader import utils
 
-from autograder.checks import TAMPER_MARKER
-from autograder.course import COURSE_ROOT
-from autograder.integrity import scan_notebook
+from autograder.checks import CHECK_FOR_CELL, hidden_call
+from autograder.sandbox.execute import SandboxedExecute
+from autograder.verifier.record import ApplyVerifierRecord
 
 STUDENT_CELL = '''
 import warnings
@@ -26,43 +28,65 @@ def get_cluster_centroids(X, cluster_assignments):
     warnings.warn("a warning from student code")
     return np.array([X[cluster_assignments == k].mean(axis=0) for k in range(cluster_assignments.max() + 1)])
 '''
-HIDDEN_FAILING = "### BEGIN HIDDEN TESTS\nfrom autograder.checks import check_get_cluster_assignments_easy; check_get_cluster_assignments_easy(get_cluster_assignments)\n### END HIDDEN TESTS"
-HIDDEN_PASSING = "### BEGIN HIDDEN TESTS\nfrom autograder.checks import check_get_cluster_centroids_easy; check_get_cluster_centroids_easy(get_cluster_centroids)\n### END HIDDEN TESTS"
+FAILING, PASSING = "test_get_cluster_assignments_easy_hidden", "test_get_cluster_centroids_easy_hidden"
 
 
-def run_cells(sources, tmp_path, monkeypatch):
-    """Execute the cells in a fresh python3 kernel whose PYTHONPATH has the course root (as nbgrader_config.py sets)."""
-    monkeypatch.setenv("PYTHONPATH", str(COURSE_ROOT))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
-    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    return notebook.cells
+def hidden_test_cell(grade_id):
+    cell = nbformat.v4.new_code_cell(f"### BEGIN HIDDEN TESTS\n{hidden_call(CHECK_FOR_CELL[grade_id])}\n### END HIDDEN TESTS")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 3, "grade_id": grade_id,
+                                 "schema_version": 3}
+    return cell
 
 
-def test_failing_hidden_cell_shows_only_the_message(tmp_path, monkeypatch):
-    cells = run_cells([STUDENT_CELL, HIDDEN_FAILING, HIDDEN_PASSING], tmp_path, monkeypatch)
-    failing, passing = cells[1], cells[2]
+def graded(sources_or_cells, tmp_path):
+    """Execute the cells as autograding does; return (notebook, verifier record)."""
+    cells = [c if isinstance(c, dict) else nbformat.v4.new_code_cell(c) for c in sources_or_cells]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    resources = {"metadata": {"path": str(tmp_path)}}
+    notebook, resources = SandboxedExecute(timeout=120, kernel_name="python3").preprocess(notebook, resources)
+    notebook, resources = ApplyVerifierRecord().preprocess(notebook, resources)
+    return notebook, resources["autograder"]["verifier_record"]
 
-    errors = [output for output in failing.outputs if output.output_type == "error"]
-    assert len(errors) == 1 and [o.output_type for o in failing.outputs] == ["error"]
-    error = errors[0]
+
+def test_failing_hidden_cell_shows_only_the_message(tmp_path):
+    notebook, record = graded([STUDENT_CELL, hidden_test_cell(FAILING), hidden_test_cell(PASSING)], tmp_path)
+    failing, passing = notebook.cells[1], notebook.cells[2]
+
+    assert [o.output_type for o in failing.outputs] == ["error"]
+    error = failing.outputs[0]
     assert error.ename == "AssertionError"
-    assert "farthest centroid" in error.evalue
+    assert "farthest centroid" in error.evalue and error.evalue == record["cells"][FAILING]["message"]
+    assert record["cells"][FAILING]["diagnosis"] == "assignments.argmax_not_argmin"
     shown = "\n".join(error.traceback)
     assert shown == f"AssertionError: {error.evalue}"
-    for leak in ("check_get_cluster_assignments_easy", "BEGIN HIDDEN", "autograder", "kmeans.py", "Traceback"):
+    for leak in ("lab5_grader", "check(", "BEGIN HIDDEN", "autograder", "kmeans.py", "Traceback"):
         assert leak not in shown
+    assert utils.determine_grade(failing) == (0, 3)
 
     # A passing check leaves no output: the student's prints and warnings are swallowed.
     assert passing.outputs == []
+    assert record["cells"][PASSING]["passed"] is True
+    assert utils.determine_grade(passing) == (3, 3)
 
 
-def test_tampering_in_a_student_cell_fails_the_hidden_cell_closed(tmp_path, monkeypatch):
-    cells = run_cells([STUDENT_CELL.replace("argmax", "argmin"), "np.allclose = lambda *a, **k: True", HIDDEN_PASSING],
-                      tmp_path, monkeypatch)
-    outputs = cells[2].outputs
-    assert [o.output_type for o in outputs] == ["error"]
-    assert TAMPER_MARKER in outputs[0].evalue and "numpy.allclose" in outputs[0].evalue
-    # The integrity report flags both the code (static) and the failed-closed check (runtime).
-    findings = {(f.cell, f.kind) for f in scan_notebook(nbformat.v4.new_notebook(cells=cells))}
-    assert {(1, "patches-library"), (2, "runtime-tamper")} <= findings
+def test_a_client_replaced_by_the_student_earns_nothing(tmp_path):
+    """The kernel decides no score: a no-op ``lab5_grader`` makes the cell look passed, and it still scores 0."""
+    fake_client = ("import sys, types\n"
+                   "sys.modules['lab5_grader'] = types.SimpleNamespace(check=lambda *args: None)")
+    notebook, record = graded([STUDENT_CELL.replace("argmax", "argmin"), fake_client, hidden_test_cell(PASSING)], tmp_path)
+    cell = notebook.cells[2]
+    assert PASSING not in record["cells"]
+    assert [o.ename for o in cell.outputs if o.output_type == "error"] == ["GraderError"]
+    assert utils.determine_grade(cell) == (0, 3)
+    assert notebook.metadata["autograder"]["status"] == "flagged"
+
+
+def test_a_check_asked_for_from_a_student_cell_is_refused_and_written_down(tmp_path):
+    correct = STUDENT_CELL.replace("argmax", "argmin")
+    own_call = 'import lab5_grader\nlab5_grader.check("get_cluster_assignments_easy", get_cluster_assignments)'
+    notebook, record = graded([correct, own_call, hidden_test_cell(FAILING)], tmp_path)
+    assert [o.ename for o in notebook.cells[1].outputs if o.output_type == "error"] == ["AssertionError"]
+    assert "belongs to the test cell" in notebook.cells[1].outputs[-1].evalue
+    assert [e["kind"] for e in record["events"]] == ["misplaced"]
+    assert record["cells"][FAILING]["passed"] is True  # the test cell's own request still ran
+    assert notebook.metadata["autograder"]["status"] == "flagged"

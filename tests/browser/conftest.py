@@ -4,9 +4,14 @@ Everything runs in a temporary folder: the Lab root, its settings and workspaces
 Jupyter/IPython/matplotlib config dirs and chromium's user-data-dir. The server listens on
 127.0.0.1 on a free port with a random token. See ``/work/shared/notes/browser-testing.md``
 for the traps these helpers avoid.
+
+Shared here: :func:`running_lab` (a Lab server on any root, e.g. a course copy for the
+formgrader), :func:`open_notebook`, and the ``page`` / ``screenshots`` fixtures.
 """
+import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -19,15 +24,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, RELEASE_DIR, SOURCE_DIR, tool_environment
+from autograder.course import COURSE_ROOT, NOTEBOOK_FILE, RELEASE_DIR, SOURCE_DIR, tool_environment
 
 ARTIFACTS = COURSE_ROOT / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+# Every host but this machine is mapped away: pages that ask a CDN for something (the formgrader's
+# MathJax, fonts) fail at once instead of hanging offline.
+BLOCK_OUTSIDE_HOSTS = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-component-update", "--disable-sync", "--no-first-run", BLOCK_OUTSIDE_HOSTS,
 ]
 SERVER_START_TIMEOUT = 60  # seconds; about 5-8 s on this machine when idle
+KERNEL_NAME = "Python 3 (ipykernel)"  # as the status bar names the default kernel
 
 # Lab settings for a quiet, deterministic page: no news/update popups, and every cell kept in
 # the DOM (JupyterLab 4 otherwise virtualises cells scrolled out of view, widgets included).
@@ -126,54 +135,70 @@ def lab_root(browser_tmp):
         if not folder.exists():  # an ungenerated release: take the source's (links resolved)
             folder = SOURCE_DIR / name
         shutil.copytree(folder, root / name, symlinks=False)
-    # The package under test is the source's (the release copy may predate the last edit).
+    # The package and modules under test are the source's (the release copy may predate the last edit).
     shutil.copytree(SOURCE_DIR / "lab5_widgets", root / "lab5_widgets", ignore=shutil.ignore_patterns("__pycache__"))
+    for module in SOURCE_DIR.glob("lab5_*.py"):  # lab5_quick_checks.py: the summary the last cell shows
+        shutil.copy2(module, root / module.name)
     completed_notebook(released, SOURCE_DIR / NOTEBOOK_FILE, root / "completed.ipynb")
     shutil.copy2(released, root / "release.ipynb")
     return root
 
 
-@pytest.fixture(scope="package")
-def lab_server(browser_tmp, lab_root):
-    """A real JupyterLab server on 127.0.0.1 with its own settings, workspaces and home."""
-    home = browser_tmp / "home"
-    settings = browser_tmp / "settings"
+@contextlib.contextmanager
+def running_lab(folder, root, cwd=None):
+    """A real JupyterLab server on 127.0.0.1 serving ``root``; its settings, workspaces, home and
+    log (``jupyterlab.log``) in ``folder``. ``cwd``: where it runs (default ``root``); nbgrader's
+    server extensions read the ``nbgrader_config.py`` found there.
+
+    Yields ``{"base", "token", "log", "root"}``.
+    """
+    folder = Path(folder)
+    home, settings, workspaces = folder / "home", folder / "settings", folder / "workspaces"
     for relative, values in LAB_SETTINGS.items():
         path = settings / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    (browser_tmp / "workspaces").mkdir()
+    workspaces.mkdir(parents=True)
+    home.mkdir()
     env = tool_environment(
         HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
         XDG_CACHE_HOME=str(home / ".cache"), XDG_RUNTIME_DIR=str(home / "runtime"),
         JUPYTER_CONFIG_DIR=str(home / ".jupyter"), JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime/jupyter"), IPYTHONDIR=str(home / ".ipython"),
         MPLCONFIGDIR=str(home / ".config/matplotlib"), JUPYTERLAB_SETTINGS_DIR=str(settings),
-        JUPYTERLAB_WORKSPACES_DIR=str(browser_tmp / "workspaces"),
+        JUPYTERLAB_WORKSPACES_DIR=str(workspaces),
     )
-    env.pop("NBGRADER_EXECUTION", None)  # the widgets must show
+    env.pop("NBGRADER_EXECUTION", None)  # the widgets must show; Validate sets its own
     env.pop("MPLBACKEND", None)
-    home.mkdir()
     port, token = free_port(), secrets.token_hex(16)
-    log = open(browser_tmp / "jupyterlab.log", "w")
+    log_path = folder / "jupyterlab.log"
+    log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={lab_root}", f"--LabApp.user_settings_dir={settings}",
-         f"--LabApp.workspaces_dir={browser_tmp / 'workspaces'}", "--LabServerApp.open_browser=False"],
-        cwd=lab_root, env=env, stdout=log, stderr=subprocess.STDOUT,
+         f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
+         f"--LabApp.workspaces_dir={workspaces}", "--LabServerApp.open_browser=False"],
+        cwd=cwd or root, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_server(f"{base}/api/status?token={token}", process)
-        yield {"base": base, "token": token, "log": browser_tmp / "jupyterlab.log"}
+        yield {"base": base, "token": token, "log": log_path, "root": Path(root)}
     finally:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
         log.close()
+
+
+@pytest.fixture(scope="package")
+def lab_server(browser_tmp, lab_root):
+    """A real JupyterLab server on 127.0.0.1 with its own settings, workspaces and home."""
+    with running_lab(browser_tmp / "lab-server", lab_root) as server:
+        yield server
 
 
 @pytest.fixture(scope="package")
@@ -217,3 +242,18 @@ def page(request, browser_context, screenshots):
 def screenshots():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def open_notebook(page, server, name, timeout=60_000):
+    """Open a notebook alone in its own workspace and wait until its kernel is really idle.
+
+    A workspace per notebook: otherwise Lab reopens the previous test's tabs, and prompts or
+    status texts of another notebook could satisfy the waits below. "Run All" clicked while the
+    kernel starts is silently dropped, hence the wait for the status bar.
+    """
+    workspace = re.sub(r"[^A-Za-z0-9_-]", "-", name.replace(".ipynb", ""))
+    page.goto(f"{server['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={server['token']}")
+    page.locator(".jp-Notebook").first.wait_for(state="visible", timeout=timeout)
+    page.locator("#jp-main-statusbar").get_by_text(re.compile(rf"{re.escape(KERNEL_NAME)} \| Idle")).wait_for(
+        timeout=timeout)
+    assert page.locator(".jp-NotebookPanel").count() == 1

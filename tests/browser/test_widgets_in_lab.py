@@ -18,9 +18,10 @@ import re
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from .conftest import open_notebook
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-KERNEL_NAME = "Python 3 (ipykernel)"  # as the status bar names the default kernel
 RUN_ALL_TIMEOUT = 150_000  # ms: the completed notebook runs in about 15-30 s here
 WIDGET_ERRORS = ("Error displaying widget", "model not found", "Traceback")
 
@@ -28,21 +29,6 @@ WIDGET_ERRORS = ("Error displaying widget", "model not found", "Traceback")
 # ------------------------------------------------------------------------------------------------
 # Page helpers
 # ------------------------------------------------------------------------------------------------
-def open_notebook(page, server, name):
-    """Open a notebook alone in its own workspace and wait until its kernel is really idle.
-
-    A workspace per notebook: otherwise Lab reopens the previous test's tabs, and prompts or
-    status texts of another notebook could satisfy the waits below.
-    """
-    workspace = name.replace(".ipynb", "")
-    page.goto(f"{server['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={server['token']}")
-    page.locator(".jp-Notebook").first.wait_for(state="visible", timeout=60_000)
-    # "Run All" clicked while the kernel starts is silently dropped: wait for the status bar.
-    page.locator("#jp-main-statusbar").get_by_text(re.compile(rf"{re.escape(KERNEL_NAME)} \| Idle")).wait_for(
-        timeout=60_000)
-    assert page.locator(".jp-NotebookPanel").count() == 1
-
-
 def run_all(page, attempts=3):
     """Run ▸ Run All Cells, then check the first code cell really started (retry if dropped)."""
     first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first

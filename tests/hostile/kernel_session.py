@@ -1,26 +1,39 @@
-"""One sandboxed grading kernel driven from a test: start it, run code, read what it printed."""
+"""One grading kernel driven from a test: start it, run code, read what it printed.
+
+The kernel is started by :class:`GradingKernelManager` with one of the grading provisioners, as
+nbgrader's autograde starts it (a verifier session included).
+"""
 import os
 import tempfile
 
-from autograder.course import COURSE_ROOT
-from autograder.sandbox.kernel import SandboxedKernelManager
+from traitlets.config import Config
+
+from autograder.sandbox.provisioner import PROVISIONERS, GradingKernelManager
 
 
 class KernelSession:
-    """A kernel of :class:`SandboxedKernelManager` (``traits`` as its configuration) in a fresh folder.
+    """A grading kernel (``launch``: "sandbox", "zygote" or "unsandboxed") in a fresh folder.
 
-    ``await start()``, then ``await run(code)`` -> (stdout text, first error name or None) as often
-    as needed, then ``await stop()``.
+    ``limits`` configure the provisioner (e.g. ``max_processes=32``). ``await start()``, then
+    ``await run(code)`` -> (stdout text, first error name or None) as often as needed, then
+    ``await stop()``.
     """
 
-    def __init__(self, pythonpath=COURSE_ROOT, **traits):
+    def __init__(self, launch="sandbox", env=None, **limits):
         self.workdir = tempfile.mkdtemp(prefix="sandbox-test-")
-        self.pythonpath = pythonpath
-        self.km = SandboxedKernelManager(kernel_name="python3", **traits)
+        config = Config()
+        for name, value in limits.items():
+            setattr(config.SandboxProvisioner, name, value)
+        self.km = GradingKernelManager(kernel_name="python3", provisioner_name=PROVISIONERS[launch], config=config)
+        self.env = dict(os.environ if env is None else env)
         self.kc = None
 
+    @property
+    def forked(self):
+        return bool(getattr(self.km.provisioner, "forked", False))
+
     async def start(self):
-        await self.km.start_kernel(cwd=self.workdir, env=dict(os.environ, PYTHONPATH=str(self.pythonpath)))
+        await self.km.start_kernel(cwd=self.workdir, env=self.env)
         self.kc = self.km.client()
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=60)

@@ -1,0 +1,14 @@
+# hostile: search the whole disk for the instructor's notebook (any notebook with solutions) and print it
+import glob
+_found = []
+for _path in glob.glob("/**/*.ipynb", recursive=True):
+    try:
+        _text = open(_path, errors="replace").read()
+    except OSError:
+        continue
+    if "BEGIN SOLUTION" in _text or "BEGIN HIDDEN TESTS" in _text:
+        _found.append((_path, _text))
+print("searched: found", len(_found), [path for path, _ in _found])
+for _path, _text in _found[:5]:
+    print("LEAK master", _path)
+    print(_text[:5000])
