@@ -26,6 +26,19 @@ GRADED_FUNCTIONS = {
     "m_step": "(X, responsibilities)",
 }
 
+GRADE_ID_SUFFIXES = ("_visible", "_shape_hidden", "_proportions_hidden", "_moments_hidden", "_easy_hidden",
+                      "_values_hidden", "_hard_hidden", "_hidden")
+
+
+def part_of(grade_id):
+    """The graded part a test cell belongs to: ``test_e_step_values_hidden`` -> ``e_step``."""
+    part = grade_id.removeprefix("test_")
+    for suffix in GRADE_ID_SUFFIXES:
+        if part.endswith(suffix):
+            return part[: -len(suffix)]
+    return part
+
+
 # The lab's fixed data set: sections 2 and 3 of the notebook all work on these points, so that a
 # bug in one part (say, the sampler) never costs the points of another.
 LAB_DATA_RELPATH = Path("data") / "lab5_points.npz"

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from autograder.course import (
+    part_of,
     ASSIGNMENT_ID,
     COURSE_ROOT,
     DEMO_SUBMISSIONS_DIR,
@@ -28,19 +29,6 @@ from autograder.course import (
 from autograder.regenerate import nbgrader_command, scratch_course
 
 DEFAULT_OUTPUT = COURSE_ROOT / "output" / "demo"
-_GRADE_ID_SUFFIXES = ("_visible", "_shape_hidden", "_proportions_hidden", "_moments_hidden", "_easy_hidden",
-                      "_values_hidden", "_hard_hidden", "_hidden")
-
-
-def part_of(grade_id):
-    """The graded part a test cell belongs to: ``test_e_step_values_hidden`` -> ``e_step``."""
-    part = grade_id.removeprefix("test_")
-    for suffix in _GRADE_ID_SUFFIXES:
-        if part.endswith(suffix):
-            return part[: -len(suffix)]
-    return part
-
-
 def nbgrader(course, *args):
     """Run one real nbgrader command in the course folder; stop the demo if it fails."""
     print(f"$ nbgrader {' '.join(args)}", flush=True)
@@ -67,7 +55,7 @@ def scores_by_part(course):
             parts = OrderedDict()
             notebook = gradebook.find_submission_notebook(NOTEBOOK_NAME, ASSIGNMENT_ID, submission.student_id)
             for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, len(order))):
-                if grade.cell_type != "code":
+                if grade.cell_type != "code" or not grade.max_score:  # written answers; the 0-point summary cell
                     continue
                 score, maximum = parts.get(part_of(grade.name), (0.0, 0.0))
                 parts[part_of(grade.name)] = (score + grade.score, maximum + grade.max_score)

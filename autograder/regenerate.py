@@ -3,7 +3,10 @@
 * ``source/lab5/data/lab5_points.npz`` — the lab's fixed data set (from ``autograder.lab``);
 * ``release/lab5/`` — the student version, made by the real ``nbgrader generate_assignment``;
 * ``solutions/lab5/`` — the source notebook executed top to bottom (outputs kept), and its HTML;
-* ``demo/submissions/`` — the bundled demo class, answered from the release (``autograder.demo_submissions``).
+* ``demo/submissions/`` — the bundled demo class, answered from the release (``autograder.demo_submissions``);
+* ``source/lab5-mixture-models.py`` — the master notebook as a jupytext percent script (nbgrader's
+  metadata included), so that its changes read as a text diff in review. The notebook is the one
+  to edit; the script sits outside ``source/lab5`` because nbgrader releases every file in there.
 
 Everything is built in a scratch copy of the course, so the course's own gradebook is never
 touched, and then moved into place. ``--check`` builds into a scratch folder and reports drift
@@ -49,7 +52,7 @@ def scratch_course(destination):
         source = COURSE_ROOT / name
         if source.is_dir():
             shutil.copytree(source, destination / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "tests"))
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         else:
             shutil.copy2(source, destination / name)
     return destination
@@ -120,13 +123,27 @@ def build_solutions(course_root):
     return solutions
 
 
+SCRIPT = Path("source") / NOTEBOOK_FILE.replace(".ipynb", ".py")
+
+
+def write_script(course_root):
+    """The master notebook as a jupytext percent script (see the module docstring); returns its path."""
+    import jupytext
+
+    path = Path(course_root) / SCRIPT
+    jupytext.write(nbformat.read(Path(course_root) / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE, as_version=4), path,
+                   fmt="py:percent")
+    return path
+
+
 def build_all(scratch):
-    """Build data, release and solutions inside the scratch course ``scratch``."""
+    """Build data, release, demo class, solutions and the notebook's script inside the scratch course ``scratch``."""
     write_lab_points(Path(scratch) / "source" / ASSIGNMENT_ID / LAB_DATA_RELPATH)
     release = generate_release(scratch)
     demo = Path(scratch) / "demo" / "submissions"
     write_demo_submissions(Path(scratch) / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE, release / NOTEBOOK_FILE, demo)
     solutions = build_solutions(scratch)
+    write_script(scratch)
     return release, solutions, demo
 
 
@@ -221,7 +238,8 @@ def main(argv=None):
         targets = [(Path(scratch) / data_relpath, COURSE_ROOT / data_relpath),
                    (release, COURSE_ROOT / "release" / ASSIGNMENT_ID),
                    (solutions, COURSE_ROOT / "solutions" / ASSIGNMENT_ID),
-                   (demo, COURSE_ROOT / "demo" / "submissions")]
+                   (demo, COURSE_ROOT / "demo" / "submissions"),
+                   (Path(scratch) / SCRIPT, COURSE_ROOT / SCRIPT)]
         if args.check:
             drift = [str(target.relative_to(COURSE_ROOT) / p) for built, target in targets for p in tree_differences(built, target)]
             if drift:

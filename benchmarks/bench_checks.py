@@ -17,10 +17,10 @@ import numpy as np
 
 from autograder import reference
 from autograder.checks import _stats
-from autograder.tests import calibration
-from autograder.tests.baseline_asserts import BASELINE_TESTS, run_baseline
-from autograder.tests.corpus import all_variants
-from autograder.tests.grading import FUNCTION_CHECKS, grade_variant, run_check
+from benchmarks import calibration
+from benchmarks.baseline_asserts import BASELINE_TESTS, run_baseline
+from corpus.implementations import all_variants
+from corpus.implementations.grading import FUNCTION_CHECKS, grade_variant, run_check
 from benchmarks.harness import Row, median_of, seconds
 
 CALIBRATION_SEEDS = 10_000

@@ -33,10 +33,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment
+from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, tool_environment
 from benchmarks.harness import Row
 
-sys.path.insert(0, str(COURSE_ROOT / "tests" / "hostile"))
 
 MIX = (("correct", 0.6), ("buggy", 0.2), ("unanswered", 0.1), ("hostile", 0.1))
 # Only attacks that are safe to run unsandboxed too (the stock baseline has no sandbox).
@@ -47,7 +46,7 @@ STOCK_CLIENT = Path(__file__).resolve().parent / "stock_lab5_grader.py"
 
 def synthetic_class(size, source, release):
     """student id -> notebook, in the proportions of MIX (hostile ones cycle through the corpus)."""
-    import corpus
+    from corpus import notebooks
 
     from autograder.demo_submissions import build_submission, reference_answers
 
@@ -61,22 +60,22 @@ def synthetic_class(size, source, release):
     students, hostile = {}, 0
     for i, kind in enumerate(kinds):
         if kind == "correct":
-            nb = corpus.correct_notebook(source, release)
+            nb = notebooks.correct_notebook(source, release)
         elif kind == "buggy":
-            nb = corpus.buggy_notebook(source, release)
+            nb = notebooks.buggy_notebook(source, release)
         elif kind == "unanswered":
             nb = build_submission(release, reference_answers(source), {"*": "unanswered"})
         else:
             name = HOSTILE_CYCLE[hostile % len(HOSTILE_CYCLE)]
             hostile += 1
-            nb = corpus.hostile_notebook(name, source, release, wrong=name in corpus.TAMPERING)
+            nb = notebooks.hostile_notebook(name, source, release, wrong=name in notebooks.TAMPERING)
             kind = name
         students[f"s{i:03d}-{kind}"] = nb
     return students
 
 
 def _course_with(students, folder, stock=False):
-    from course_copy import course_copy
+    from corpus.courses import course_copy
 
     course = course_copy(folder)
     if stock:
@@ -108,7 +107,7 @@ def time_ours(students, workers, cell_timeout, scratch):
 def time_stock(students, cell_timeout, scratch):
     """Seconds of one ``nbgrader autograde --student`` process per student (stock config, no sandbox),
     and the scores stock nbgrader stored."""
-    from course_copy import gradebook_scores
+    from corpus.courses import gradebook_scores
 
     course = _course_with(students, Path(tempfile.mkdtemp(dir=scratch)) / "course", stock=True)
     env = tool_environment(PYTHONPATH=str(course))
@@ -181,7 +180,7 @@ def class_estimate(students, sample_seconds):
 
 
 def run(repeats):
-    from course_copy import autograded_points, notebooks
+    from corpus.courses import autograded_points, source_and_release
 
     size = int(os.environ.get("BENCH_GRADING_CLASS_SIZE", 40))
     sample_size = int(os.environ.get("BENCH_GRADING_STOCK_SAMPLE", 0))
@@ -189,9 +188,9 @@ def run(repeats):
     cores = os.cpu_count() or 1
     scratch = tempfile.mkdtemp(prefix="bench-grading-")
     try:
-        from course_copy import base_course
+        from corpus.courses import base_course
 
-        source, release = notebooks(base_course())
+        source, release = source_and_release(base_course())
         students = synthetic_class(size, source, release)
         full_marks = autograded_points(source)
         sample = (stratified_sample(students, {"correct": max(1, sample_size // 3), "buggy": 2})
@@ -242,6 +241,6 @@ def run(repeats):
 
 
 def _only_correct(source, release, n):
-    import corpus
+    from corpus import notebooks
 
-    return {f"c{i:02d}-correct": corpus.correct_notebook(source, release) for i in range(n)}
+    return {f"c{i:02d}-correct": notebooks.correct_notebook(source, release) for i in range(n)}

@@ -14,6 +14,7 @@ from autograder.course import (
     RELEASE_DIR,
     SOURCE_DIR,
 )
+from corpus.leaks import leaked_lines, secret_regions
 
 SOURCE_NOTEBOOK = SOURCE_DIR / NOTEBOOK_FILE
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -104,38 +105,6 @@ def test_notebook_parameters_match_the_autograders(source_notebook):
     np.testing.assert_allclose(namespace["covariance_matrices"], lab.COVARIANCE_MATRICES)
 
 
-# Lines that say nothing about the answer (argument conversion, returning names): they may be
-# anywhere, so they neither count as a leak nor break a run of leaked lines.
-BOILERPLATE = re.compile(r"^(\w+ = np\.asarray\(\w+(, dtype=\w+)?\)|return [\w, ]+|with warnings\.catch_warnings\(\):)$")
-
-
-def code_lines(text):
-    """Stripped lines that carry code: no blanks, comments or boilerplate."""
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#") and not BOILERPLATE.match(line)]
-
-
-def secret_regions(notebook):
-    """The code lines of every solution and hidden-test region of the source notebook."""
-    regions = []
-    for cell in notebook.cells:
-        pattern = r"### BEGIN (?:SOLUTION|HIDDEN TESTS)\n(.*?)### END (?:SOLUTION|HIDDEN TESTS)"
-        regions += [code_lines(body) for body in re.findall(pattern, cell.source, re.S)]
-    return [region for region in regions if region]
-
-
-def leaked_lines(regions, text):
-    """Solution lines found in ``text``: any two consecutive ones, or a one-line region on its own."""
-    lines = code_lines(text)
-    present, pairs = set(lines), set(zip(lines, lines[1:]))
-    leaked = []
-    for region in regions:
-        if len(region) == 1 and len(region[0]) >= 20 and region[0] in present:
-            leaked.append(region[0])
-        leaked += [f"{a} / {b}" for a, b in zip(region, region[1:]) if (a, b) in pairs]
-    return leaked
-
-
 def released_files():
     return [p for p in RELEASE_DIR.rglob("*") if p.is_file()]
 
@@ -221,3 +190,17 @@ def test_sunset_image_is_reproducible_and_licensed():
     assert committed.shape == rendered.shape
     assert np.abs(committed - rendered).mean() < 3, "images/sunset.jpg no longer matches images/make_sunset.py"
     assert "CC0" in (COURSE_ROOT / "images" / "README.md").read_text()
+
+
+def test_the_sandbox_limits_are_quoted_as_configured():
+    """One definition of the limits (grading_limits): the README and ./course grade --help quote it."""
+    from autograder.grade.__main__ import build_parser, limits_text
+    from autograder.grade.gradebook import load_course_config
+    from autograder.sandbox.execute import grading_limits
+
+    limits = grading_limits(load_course_config(COURSE_ROOT))
+    numbers = limits_text(limits).split(": ", 1)[1].rstrip(".")
+    readme = " ".join((COURSE_ROOT / "README.md").read_text().split())
+    assert numbers in readme, numbers
+    assert numbers in " ".join(build_parser().format_help().split())
+    assert limits["cell_timeout_s"] == 60 and limits["memory_mb"] > 0

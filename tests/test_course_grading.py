@@ -19,7 +19,8 @@ from autograder.course import (
     SOURCE_DIR,
     tool_environment,
 )
-from autograder.demo import autograded_cell_ids, part_of, run_demo
+from autograder.course import part_of
+from autograder.demo import autograded_cell_ids, run_demo
 
 
 def nbgrader(course, *args):
@@ -79,6 +80,18 @@ def test_release_and_solutions_match_a_fresh_regeneration(tmp_path):
     assert regenerate.tree_differences(demo, COURSE_ROOT / "demo" / "submissions") == []
     data = Path("source") / ASSIGNMENT_ID / "data" / "lab5_points.npz"
     assert regenerate.tree_differences(scratch / data, COURSE_ROOT / data) == []
+    assert regenerate.tree_differences(scratch / regenerate.SCRIPT, COURSE_ROOT / regenerate.SCRIPT) == []
+
+
+def test_the_notebooks_script_holds_the_whole_notebook():
+    """The percent script a reviewer reads is the notebook: every cell, its source, its nbgrader metadata."""
+    import jupytext
+
+    master = nbformat.read(SOURCE_DIR / NOTEBOOK_FILE, as_version=4)
+    script = jupytext.read(COURSE_ROOT / regenerate.SCRIPT, fmt="py:percent")
+    assert [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in script.cells] == [
+        (c.cell_type, c.source, c.metadata.get("nbgrader")) for c in master.cells]
+    assert not (SOURCE_DIR / regenerate.SCRIPT.name).exists(), "inside source/lab5 nbgrader would release it"
 
 
 def test_the_drift_check_sees_real_drift_and_not_pixel_noise(tmp_path):

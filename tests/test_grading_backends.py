@@ -9,19 +9,17 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import corpus  # noqa: E402
-from course_copy import (autograded_points, course_copy, gradebook_scores, notebooks,  # noqa: E402
+from corpus import notebooks
+from corpus.courses import (autograded_points, course_copy, gradebook_scores, source_and_release,
                          submission_counts, write_submission)
 
-from autograder.grade.outputs import class_rows  # noqa: E402
-from autograder.grade.run import course_info, grade_class  # noqa: E402
+from autograder.grade.outputs import class_rows
+from autograder.grade.run import course_info, grade_class
 
 pytestmark = pytest.mark.slow
 QUIET = dict(cell_timeout=30, feedback=False, report=False, progress=False)
@@ -69,9 +67,9 @@ def postgres():
 
 def test_postgresql_gradebook(tmp_path, postgres):
     course = course_copy(tmp_path / "course")
-    source, release = notebooks(course)
-    write_submission(course, "pat", corpus.correct_notebook(source, release))
-    write_submission(course, "quinn", corpus.buggy_notebook(source, release))
+    source, release = source_and_release(course)
+    write_submission(course, "pat", notebooks.correct_notebook(source, release))
+    write_submission(course, "quinn", notebooks.buggy_notebook(source, release))
     records = {r.student_id: r for r in grade_class(course, workers=2, db_url=postgres, **QUIET)}
     assert {s: r.status for s, r in records.items()} == {"pat": "graded", "quinn": "graded"}
     # the scores are in PostgreSQL, and not in a SQLite file next to the course
@@ -88,10 +86,10 @@ def test_dask_localcluster_gives_the_same_results_as_the_process_pool(tmp_path):
 
     local_course = course_copy(tmp_path / "local")
     dask_course = course_copy(tmp_path / "dask")
-    source, release = notebooks(local_course)
+    source, release = source_and_release(local_course)
     for course in (local_course, dask_course):
-        write_submission(course, "ada", corpus.correct_notebook(source, release))
-        write_submission(course, "bob", corpus.buggy_notebook(source, release))
+        write_submission(course, "ada", notebooks.correct_notebook(source, release))
+        write_submission(course, "bob", notebooks.buggy_notebook(source, release))
     local = {r.student_id: r for r in grade_class(local_course, workers=2, **QUIET)}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         on_dask = {r.student_id: r for r in grade_class(dask_course, scheduler=cluster.scheduler_address, **QUIET)}

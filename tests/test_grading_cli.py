@@ -8,18 +8,16 @@ import re
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import corpus  # noqa: E402
-from course_copy import course_copy, notebooks  # noqa: E402
+from corpus import notebooks
+from corpus.courses import course_copy, source_and_release
 
-from autograder.course import ASSIGNMENT_ID, tool_environment  # noqa: E402
-from autograder.grade.feedback import hidden_statements  # noqa: E402
-from autograder.grade.outputs import EXTRA_COLUMNS, NBGRADER_COLUMNS  # noqa: E402
+from autograder.course import ASSIGNMENT_ID, tool_environment
+from autograder.grade.feedback import hidden_statements
+from autograder.grade.outputs import EXTRA_COLUMNS, NBGRADER_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +32,9 @@ def run_cli(course, *args):
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     course = course_copy(tmp_path_factory.mktemp("cli") / "course")
-    source, release = notebooks(course)
-    files, expected = corpus.invalid_uploads(source, release)
-    files["buggy.ipynb"] = nbformat.writes(corpus.buggy_notebook(source, release)).encode()
+    source, release = source_and_release(course)
+    files, expected = notebooks.invalid_uploads(source, release)
+    files["buggy.ipynb"] = nbformat.writes(notebooks.buggy_notebook(source, release)).encode()
     expected["buggy"] = ("ok", "")
     upload = course.parent / "lms-download.zip"
     with zipfile.ZipFile(upload, "w") as archive:

@@ -6,20 +6,17 @@ Autograde in a pool of 2 worker processes, kernels in the bwrap sandbox.
 """
 import os
 import socket
-import sys
 import threading
-from pathlib import Path
 
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import corpus  # noqa: E402
-from course_copy import autograded_points, course_copy, notebooks, write_submission  # noqa: E402
+from corpus import notebooks
+from corpus.courses import autograded_points, course_copy, source_and_release, write_submission
 
-from autograder.course import ASSIGNMENT_ID  # noqa: E402
-from autograder.grade.run import grade_class  # noqa: E402
-from autograder.sandbox.provisioner import sandbox_problem  # noqa: E402
+from autograder.course import ASSIGNMENT_ID
+from autograder.grade.run import grade_class
+from autograder.sandbox.provisioner import sandbox_problem
 
 pytestmark = pytest.mark.slow
 CELL_TIMEOUT = 10  # the reference notebook's slowest cell takes about 1.3 s here (2 workers)
@@ -75,21 +72,21 @@ def _outputs_text(record, grade_id):
 def graded(tmp_path_factory, listening_port):
     assert sandbox_problem() is None, f"these tests need the sandbox: {sandbox_problem()}"
     hostile_course = course_copy(tmp_path_factory.mktemp("hostile") / "course")
-    source, release = notebooks(hostile_course)
+    source, release = source_and_release(hostile_course)
     values = {"COURSE": hostile_course, "HOME": os.path.expanduser("~"), "PORT": listening_port,
               "HOST_IP": _host_ip(), "OTHER": "correct"}
-    write_submission(hostile_course, "correct", corpus.correct_notebook(source, release))
-    write_submission(hostile_course, "buggy", corpus.buggy_notebook(source, release))
-    for name in corpus.HOSTILE:
-        notebook = corpus.hostile_notebook(name, source, release, wrong=name in corpus.TAMPERING, **values)
+    write_submission(hostile_course, "correct", notebooks.correct_notebook(source, release))
+    write_submission(hostile_course, "buggy", notebooks.buggy_notebook(source, release))
+    for name in notebooks.HOSTILE:
+        notebook = notebooks.hostile_notebook(name, source, release, wrong=name in notebooks.TAMPERING, **values)
         write_submission(hostile_course, name, notebook)
     gradebook_before = (hostile_course / "gradebook.db").read_bytes() if (hostile_course / "gradebook.db").exists() else b""
     hostile = _by_student(grade_class(hostile_course, workers=2, cell_timeout=CELL_TIMEOUT, notebook_timeout=300,
                                       feedback=False, report=False, progress=False))
 
     alone_course = course_copy(tmp_path_factory.mktemp("alone") / "course")
-    write_submission(alone_course, "correct", corpus.correct_notebook(source, release))
-    write_submission(alone_course, "buggy", corpus.buggy_notebook(source, release))
+    write_submission(alone_course, "correct", notebooks.correct_notebook(source, release))
+    write_submission(alone_course, "buggy", notebooks.buggy_notebook(source, release))
     alone = _by_student(grade_class(alone_course, workers=2, cell_timeout=CELL_TIMEOUT, notebook_timeout=300,
                                     feedback=False, export=False, report=False, progress=False))
     return {"hostile": hostile, "alone": alone, "course": hostile_course, "source": source,
@@ -97,7 +94,7 @@ def graded(tmp_path_factory, listening_port):
 
 
 def test_every_submission_got_a_result(graded):
-    assert set(graded["hostile"]) == {"correct", "buggy", *corpus.HOSTILE}
+    assert set(graded["hostile"]) == {"correct", "buggy", *notebooks.HOSTILE}
     assert all(r.status != "error" for r in graded["hostile"].values()), {
         s: r.detail for s, r in graded["hostile"].items() if r.status == "error"}
 
@@ -120,16 +117,16 @@ def test_others_identical_to_a_run_without_hostile_submissions(graded):
     assert graded["alone"]["correct"].score == autograded_points(graded["source"])
 
 
-@pytest.mark.parametrize("name", sorted(corpus.HOSTILE))
+@pytest.mark.parametrize("name", sorted(notebooks.HOSTILE))
 def test_hostile_submission_gains_nothing(graded, name):
     record = graded["hostile"][name]
-    baseline = graded["hostile"]["buggy" if name in corpus.TAMPERING else "correct"]
+    baseline = graded["hostile"]["buggy" if name in notebooks.TAMPERING else "correct"]
     for grade_id, (score, max_score) in record.tests.items():
         base_score = baseline.tests[grade_id][0]
         if score is not None and base_score is not None:
             assert score <= base_score, (name, grade_id, score, base_score)
-    attacked = corpus.HOSTILE[name][0]
-    if name in corpus.DESTRUCTIVE:  # the attacked function's visible test is lost
+    attacked = notebooks.HOSTILE[name][0]
+    if name in notebooks.DESTRUCTIVE:  # the attacked function's visible test is lost
         assert record.tests[f"test_{attacked}_visible"][0] == 0, name
 
 
@@ -185,7 +182,7 @@ def test_no_network(graded):
     assert "SAFE connect 127.0.0.1" in text and "LEAK" not in text, text
 
 
-@pytest.mark.parametrize("name", corpus.TAMPERING)
+@pytest.mark.parametrize("name", notebooks.TAMPERING)
 def test_tampering_is_flagged_and_scores_like_the_honest_wrong_answer(graded, name):
     record = graded["hostile"][name]
     buggy = graded["hostile"]["buggy"]
@@ -195,7 +192,7 @@ def test_tampering_is_flagged_and_scores_like_the_honest_wrong_answer(graded, na
 
 
 def test_gradebook_holds_one_submission_per_student(graded):
-    from course_copy import submission_counts
+    from corpus.courses import submission_counts
 
     counts = submission_counts(graded["course"])
     assert counts == {s: 1 for s in graded["hostile"]}

@@ -1,16 +1,13 @@
 """Importing an LMS download: student ids from every accepted layout, and every bad upload named."""
-import sys
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import corpus  # noqa: E402
+from corpus import notebooks
 
-from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, RELEASE_DIR, SOURCE_DIR  # noqa: E402
-from autograder.grade import importer  # noqa: E402
+from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, RELEASE_DIR, SOURCE_DIR
+from autograder.grade import importer
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +30,7 @@ def test_student_id_from_each_layout(path, student):
 
 def test_every_bad_upload_gets_its_own_message_and_the_batch_goes_on(tmp_path, lab):
     source, release = lab
-    files, expected = corpus.invalid_uploads(source, release)
+    files, expected = notebooks.invalid_uploads(source, release)
     upload = tmp_path / "download.zip"
     with zipfile.ZipFile(upload, "w") as archive:
         for name, data in files.items():
@@ -57,7 +54,7 @@ def test_an_invalid_reupload_removes_the_older_copy(tmp_path, lab):
     course = tmp_path / "course"
     good = tmp_path / "good"
     good.mkdir()
-    (good / "zoe.ipynb").write_text(nbformat.writes(corpus.correct_notebook(source, release)))
+    (good / "zoe.ipynb").write_text(nbformat.writes(notebooks.correct_notebook(source, release)))
     importer.import_submissions(good, course)
     assert (course / "submitted" / "zoe" / ASSIGNMENT_ID / NOTEBOOK_FILE).exists()
     bad = tmp_path / "bad"
@@ -66,3 +63,15 @@ def test_an_invalid_reupload_removes_the_older_copy(tmp_path, lab):
     [outcome] = importer.import_submissions(bad, course)
     assert outcome.status == "invalid" and "invalid JSON" in outcome.message
     assert not (course / "submitted" / "zoe" / ASSIGNMENT_ID).exists()
+
+
+def test_the_lms_layouts_are_nbgrader_collector_plugins():
+    """The same naming rules serve ``nbgrader zip_collect`` (c.ZipCollectApp.collector_plugin)."""
+    from nbgrader.plugins import FileNameCollectorPlugin
+
+    moodle = importer.MoodleLayout().collect(f"Ada Lovelace_101_assignsubmission_file_/{NOTEBOOK_FILE}")
+    canvas = importer.CanvasLayout().collect(f"lovelaceada_late_201_9001_{NOTEBOOK_FILE}")
+    assert isinstance(importer.MoodleLayout(), FileNameCollectorPlugin)
+    assert (moodle["student_id"], moodle["file_id"]) == ("101", NOTEBOOK_FILE)
+    assert (canvas["student_id"], canvas["file_id"], canvas["late"]) == ("201", NOTEBOOK_FILE, "late")
+    assert importer.CanvasLayout().collect("lovelaceada_201_9001_notes.pdf") is None  # not a notebook: skipped

@@ -4,18 +4,15 @@ Unit tests on the real release notebook and real student-style damage: deleted, 
 and unlabelled cells. Grading them end to end is in ``test_grading_sealed.py``.
 """
 import copy
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import corpus  # noqa: E402
+from corpus import notebooks
 
-from autograder.course import NOTEBOOK_FILE, RELEASE_DIR, SOURCE_DIR  # noqa: E402
-from autograder.grade.repair import grade_id, repair_notebook  # noqa: E402
-from test_course_files import leaked_lines, secret_regions  # noqa: E402
+from autograder.course import NOTEBOOK_FILE, RELEASE_DIR, SOURCE_DIR
+from autograder.grade.repair import grade_id, repair_notebook
+from corpus.leaks import leaked_lines, secret_regions
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +29,7 @@ def index(notebook, gid):
 
 
 def correct(lab):
-    return copy.deepcopy(corpus.correct_notebook(*lab))
+    return copy.deepcopy(notebooks.correct_notebook(*lab))
 
 
 def test_an_intact_notebook_is_left_alone(lab):
@@ -74,7 +71,7 @@ def test_a_deleted_answer_comes_back_as_the_stub_and_no_master_line_enters(lab):
 def test_an_answer_in_a_new_cell_under_the_untouched_stub_runs_after_it(lab):
     source, release = lab
     notebook = copy.deepcopy(release)
-    answer = nbformat.v4.new_code_cell(corpus.reference_answers(source)["e_step"])
+    answer = nbformat.v4.new_code_cell(notebooks.reference_answers(source)["e_step"])
     notebook.cells.insert(index(notebook, "e_step") + 1, answer)
     assert repair_notebook(notebook, release) == []
     assert notebook.cells[index(notebook, "e_step") + 1] is answer
@@ -84,7 +81,7 @@ def test_an_answer_written_in_place_of_the_deleted_stub_is_recognised(lab):
     source, release = lab
     notebook = copy.deepcopy(release)
     position = index(notebook, "e_step")
-    notebook.cells[position] = nbformat.v4.new_code_cell(corpus.reference_answers(source)["e_step"])  # no metadata
+    notebook.cells[position] = nbformat.v4.new_code_cell(notebooks.reference_answers(source)["e_step"])  # no metadata
     messages = repair_notebook(notebook, release)
     assert grade_id(notebook.cells[position]) == "e_step" and "def e_step(" in notebook.cells[position].source
     assert ids(notebook) == ids(release) and any("recognised: e_step" in m for m in messages)

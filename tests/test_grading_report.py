@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_NAME, SOURCE_DIR, NOTEBOOK_FILE
-from autograder.demo import part_of
+from autograder.course import part_of
 from autograder.grade import report
 from autograder.grade.gradebook import quick_gradebook_creation
 from autograder.grade.job import quiet_nbgrader_warnings

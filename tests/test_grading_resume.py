@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import corpus  # noqa: E402
-from course_copy import (autograded_points, course_copy, gradebook_scores, notebooks,  # noqa: E402
+from corpus import notebooks
+from corpus.courses import (autograded_points, course_copy, gradebook_scores, source_and_release,
                          submission_counts, write_submission)
 
-from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, tool_environment  # noqa: E402
-from autograder.grade.outputs import class_rows  # noqa: E402
-from autograder.grade.run import course_info, grade_class, grading_fingerprint  # noqa: E402
+from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, tool_environment
+from autograder.grade.outputs import class_rows
+from autograder.grade.run import course_info, grade_class, grading_fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -68,9 +67,9 @@ def _alive(pids):
 
 def test_sigkill_then_rerun_grades_everyone_exactly_once(tmp_path):
     course = course_copy(tmp_path / "course")
-    source, release = notebooks(course)
-    students = {"s1": corpus.correct_notebook(source, release), "s2": corpus.buggy_notebook(source, release),
-                "s3": corpus.correct_notebook(source, release), "s4": corpus.buggy_notebook(source, release)}
+    source, release = source_and_release(course)
+    students = {"s1": notebooks.correct_notebook(source, release), "s2": notebooks.buggy_notebook(source, release),
+                "s3": notebooks.correct_notebook(source, release), "s4": notebooks.buggy_notebook(source, release)}
     for student, notebook in students.items():
         write_submission(course, student, notebook)
     env = tool_environment(PYTHONPATH=str(course))
@@ -114,8 +113,8 @@ def _status(course, student):
 
 def test_a_failed_regrade_never_keeps_the_old_score(tmp_path):
     course = course_copy(tmp_path / "course")
-    source, release = notebooks(course)
-    path = write_submission(course, "sam", corpus.correct_notebook(source, release))
+    source, release = source_and_release(course)
+    path = write_submission(course, "sam", notebooks.correct_notebook(source, release))
     quiet = dict(workers=1, cell_timeout=30, feedback=False, report=False, progress=False)
 
     grade_class(course, **quiet)
@@ -124,7 +123,7 @@ def test_a_failed_regrade_never_keeps_the_old_score(tmp_path):
     assert (course / "autograded" / "sam" / ASSIGNMENT_ID / NOTEBOOK_FILE).exists()
 
     # 1. the new version crashes its kernel: the new (partial) score replaces the old one
-    write_submission(course, "sam", corpus.hostile_notebook("os_exit", source, release))
+    write_submission(course, "sam", notebooks.hostile_notebook("os_exit", source, release))
     [record] = grade_class(course, **quiet)
     crashed = _status(course, "sam")
     assert record.status == crashed["status"] == "crashed"
@@ -142,10 +141,10 @@ def test_a_failed_regrade_never_keeps_the_old_score(tmp_path):
 
     # 3. the new version is graded again, then nbgrader itself refuses the next one (saved by a
     #    newer nbgrader): the grader's own failure must not leave the earlier score standing either
-    write_submission(course, "sam", corpus.correct_notebook(source, release))
+    write_submission(course, "sam", notebooks.correct_notebook(source, release))
     grade_class(course, **quiet)
     assert _status(course, "sam")["raw_score"] == first["raw_score"]
-    newer = corpus.correct_notebook(source, release)
+    newer = notebooks.correct_notebook(source, release)
     for cell in newer.cells:
         if cell.metadata.get("nbgrader"):
             cell.metadata["nbgrader"]["schema_version"] = 99

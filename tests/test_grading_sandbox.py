@@ -17,15 +17,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import corpus  # noqa: E402
-from course_copy import autograded_points, course_copy, notebooks, write_submission  # noqa: E402
-from kernel_session import KernelSession  # noqa: E402
+from corpus import notebooks
+from corpus.courses import autograded_points, course_copy, source_and_release, write_submission
+from corpus.kernels import KernelSession
 
-from autograder.client.lab5_grader import SOCKET_ENV  # noqa: E402
-from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment  # noqa: E402
-from autograder.sandbox.launch import CLIENT_DIR, CLIENT_FILE  # noqa: E402
-from autograder.sandbox.provisioner import sandbox_problem  # noqa: E402
+from autograder.client.lab5_grader import SOCKET_ENV
+from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment
+from autograder.sandbox.launch import CLIENT_DIR, CLIENT_FILE
+from autograder.sandbox.provisioner import sandbox_problem
 
 # Where a JupyterHub server keeps what no student may see: other courses, the exchange, state.
 PLANTED = {
@@ -261,10 +260,10 @@ def _nbgrader(course, python, *args, env=None):
 def test_plain_nbgrader_autograde_from_the_course_root_is_sandboxed_and_verified(tmp_path):
     """A TA who runs stock ``nbgrader autograde`` gets the sandbox and the verifier through nbgrader_config.py."""
     course = course_copy(tmp_path / "course")
-    source, release = notebooks(course)
+    source, release = source_and_release(course)
     values = {"COURSE": course, "HOME": os.path.expanduser("~"), "PORT": 9, "HOST_IP": "127.0.0.1", "OTHER": "other"}
-    write_submission(course, "other", corpus.buggy_notebook(source, release))
-    write_submission(course, "ta_run", corpus.hostile_notebook("file_access", source, release, **values))
+    write_submission(course, "other", notebooks.buggy_notebook(source, release))
+    write_submission(course, "ta_run", notebooks.hostile_notebook("file_access", source, release, **values))
     for args in (["generate_assignment", ASSIGNMENT_ID, "--force"], ["autograde", ASSIGNMENT_ID, "--student", "other"],
                  ["autograde", ASSIGNMENT_ID, "--student", "ta_run"]):
         done = _nbgrader(course, sys.executable, *args)
@@ -283,8 +282,8 @@ def test_plain_nbgrader_autograde_from_the_course_root_is_sandboxed_and_verified
 def test_a_venv_reached_through_a_symlink_grades_like_any_other(tmp_path):
     """A shared environment linked into place (a common setup) must not fail every submission."""
     course = course_copy(tmp_path / "course")
-    source, release = notebooks(course)
-    write_submission(course, "linked", corpus.correct_notebook(source, release))
+    source, release = source_and_release(course)
+    write_submission(course, "linked", notebooks.correct_notebook(source, release))
     link = tmp_path / "shared-env"
     link.symlink_to(Path(sys.prefix))
     python = str(link / "bin" / "python")
@@ -304,8 +303,8 @@ def test_a_venv_reached_through_a_symlink_grades_like_any_other(tmp_path):
 @pytest.mark.slow
 def test_without_bwrap_grading_is_refused_unless_the_instructor_says_otherwise(tmp_path):
     course = course_copy(tmp_path / "course")
-    source, release = notebooks(course)
-    write_submission(course, "nobwrap", corpus.correct_notebook(source, release))
+    source, release = source_and_release(course)
+    write_submission(course, "nobwrap", notebooks.correct_notebook(source, release))
     env = tool_environment(PYTHONPATH=str(course))
     env["PATH"] = str(Path(sys.executable).parent)  # bwrap (in /usr/bin) cannot be found
     command = [sys.executable, "-m", "autograder.grade", "--course-root", str(course), "--no-progress", "--no-feedback",

@@ -10,18 +10,16 @@ import html
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-import sealed  # noqa: E402
-from course_copy import course_copy, gradebook_scores, notebooks, write_submission  # noqa: E402
+from corpus import sealed
+from corpus.courses import course_copy, gradebook_scores, source_and_release, write_submission
 
-from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment  # noqa: E402
-from autograder.grade.run import grade_class  # noqa: E402
-from test_course_files import code_lines, leaked_lines, secret_regions  # noqa: E402
+from autograder.course import ASSIGNMENT_ID, COURSE_ROOT, NOTEBOOK_FILE, tool_environment
+from autograder.grade.run import grade_class
+from corpus.leaks import code_lines, leaked_lines, secret_regions
 
 pytestmark = pytest.mark.slow
 CELL_TIMEOUT = 20
@@ -37,7 +35,7 @@ def _students(source, release):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     ours = course_copy(tmp_path_factory.mktemp("sealed-ours") / "course")
-    source, release = notebooks(ours)
+    source, release = source_and_release(ours)
     students = _students(source, release)
     for student, notebook in students.items():
         write_submission(ours, student, notebook)
@@ -133,7 +131,7 @@ def test_attacks_are_flagged_with_their_reason(graded):
     records = graded["records"]
     reasons = {"import-reference-obfuscated": "importlib", "fake-client": "sys.modules", "forge-replies": "lab5_grader",
                "check-from-own-cell": "lab5_grader", "patch-numpy-on-wrong-answers": "numpy.allclose",
-               "skip-tests-after-section-2": "get_ipython"}
+               "skip-tests-at-the-end": "get_ipython"}
     for student, reason in reasons.items():
         record = records[student]
         # a person must look; a run that also timed out says so first (the detail has both)

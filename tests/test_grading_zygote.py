@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "hostile"))
-from kernel_session import KernelSession  # noqa: E402
+from corpus.kernels import KernelSession
 
-from autograder.sandbox import provisioner as sandbox_provisioner  # noqa: E402
-from autograder.sandbox.provisioner import sandbox_problem, zygote_environment  # noqa: E402
+from autograder.sandbox import provisioner as sandbox_provisioner
+from autograder.sandbox.provisioner import sandbox_problem, zygote_environment
 
 # One thread for the whole module: a zygote lives as long as the thread that started it.
 _thread = concurrent.futures.ThreadPoolExecutor(max_workers=1)

@@ -625,7 +625,7 @@ def test_blitted_redraw_shows_the_same_picture_as_a_rebuilt_figure():
     explorer.seed_slider.value = 5
     fresh = gmm.build_gmm_figure(explorer.n_components, explorer.limits)
     gmm.draw_gmm_scene(fresh, explorer.X, explorer.z, explorer.means, explorer.covariances,
-                     f"N = 400 samples, seed 5")
+                     "N = 400 samples, seed 5")
     np.testing.assert_array_equal(_pixels(explorer.plot.value), _pixels(fresh[0].png()))
 
 

@@ -28,25 +28,58 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import nbformat
+from nbgrader.plugins import FileNameCollectorPlugin
+from traitlets import Unicode
 
 from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE
 
 OK, INVALID = "ok", "invalid"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MOODLE_FOLDER = re.compile(r"^.+_(?P<id>[A-Za-z0-9._-]+)_assign(submission|feedback)_\w+_?$")
-CANVAS_FILE = re.compile(r"^[^\W_]+_(?:late_)?(?P<id>\d+)_\d+_.+$", re.I)  # Canvas keeps letters of any script in the name
 JUNK = ("__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db")
 
 # ---- identity: where a submission came from, as the LMS named it ------------------------------
 MOODLE, CANVAS, NBGRADER, PLAIN = "moodle", "canvas", "nbgrader", "plain"
-# Canvas "Download Submissions" names each file <sortable name slug>_[LATE_]<user id>_<attachment
-# id>_<file name> (canvas-lms lib/content_zipper.rb, get_filename/add_upload_submission: the slug
-# is the lower-cased sortable name with non-word characters removed, "LATE" when Canvas counts
-# the submission late). The second number is the id of the submitted file (an Attachment), which
-# Canvas' "Re-Upload Submissions" needs back (app/models/assignment.rb,
-# infer_comment_context_from_filename).
-CANVAS_PARTS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>late)_)?(?P<user_id>\d+)_(?P<attachment_id>\d+)_(?P<file>.+)$",
-                          re.I)
+
+
+class LmsLayout(FileNameCollectorPlugin):
+    """An LMS download's naming, as nbgrader's own collector plugin for ``nbgrader zip_collect``.
+
+    ``named_regexp`` matches a path of the download (``folder/file`` or ``file``) and names its
+    parts (``student_id``, ``file_id``, and what else the LMS puts in). ``./course grade`` reads a
+    download with the same plugins (:func:`student_of`, :func:`identity_of`); an instructor who
+    prefers ``nbgrader zip_collect`` can set ``c.ZipCollectApp.collector_plugin`` to one of them.
+    """
+
+    def match(self, relpath):
+        """The named parts of ``relpath``, or None (quietly: most paths belong to another layout)."""
+        found = re.match(self.named_regexp, relpath, re.I)
+        return found.groupdict() if found else None
+
+
+class MoodleLayout(LmsLayout):
+    """Moodle's "Download all submissions": ``<Full Name>_<participant id>_assignsubmission_file[_]/<file>``."""
+
+    named_regexp = Unicode(r"^(?P<first_name>.+)_(?P<student_id>[A-Za-z0-9._-]+)_assign(?:submission|feedback)_\w+?_?/"
+                           r"(?P<file_id>[^/]+)$").tag(config=True)
+
+
+class CanvasLayout(LmsLayout):
+    """Canvas' "Download Submissions": ``<name slug>_[LATE_]<user id>_<attachment id>_<file name>``.
+
+    canvas-lms lib/content_zipper.rb (get_filename/add_upload_submission): the slug is the
+    lower-cased sortable name with non-word characters removed (letters of any script kept),
+    "LATE" when Canvas counts the submission late; the second number is the id of the submitted
+    file, which Canvas' "Re-Upload Submissions" needs back (app/models/assignment.rb,
+    infer_comment_context_from_filename).
+    """
+
+    named_regexp = Unicode(r"^(?P<first_name>[^\W_]+)_(?:(?P<late>late)_)?(?P<student_id>\d+)_(?P<attachment_id>\d+)_"
+                           r"(?P<file_id>[^/]+)$").tag(config=True)
+
+
+MOODLE_LAYOUT, CANVAS_LAYOUT = MoodleLayout(), CanvasLayout()
+
+
 # Neither LMS sets a zip entry's modification time to the submission time, so it is not used:
 # Moodle's downloader adds each file with core_files\archive_writer's add_file_from_stored_file
 # without a time option (the entry gets the download time; mod/assign/classes/downloader.php,
@@ -88,17 +121,14 @@ def student_of(relpath):
     """(student id or None, the file's name as the student gave it) for one path of the upload."""
     parts = PurePosixPath(relpath).parts
     name = parts[-1]
+    lms = CANVAS_LAYOUT.match(name) if len(parts) == 1 else MOODLE_LAYOUT.match("/".join(parts[:2]))
+    if lms:
+        return lms["student_id"], name
     if len(parts) == 1:
         stem = name.rsplit(".", 1)[0] if "." in name else name
-        canvas = CANVAS_FILE.match(name)
-        if canvas:
-            return canvas.group("id"), name
         if stem == PurePosixPath(NOTEBOOK_FILE).stem:
             return None, name
         return (stem if STUDENT_ID.match(stem) else None), name
-    moodle = MOODLE_FOLDER.match(parts[0])
-    if moodle:
-        return moodle.group("id"), name
     return (parts[0] if STUDENT_ID.match(parts[0]) else None), name
 
 
@@ -115,15 +145,15 @@ def identity_of(relpath):
     parts = PurePosixPath(relpath).parts
     name = parts[-1]
     if len(parts) == 1:
-        canvas = CANVAS_PARTS.match(name) if CANVAS_FILE.match(name) else None
+        canvas = CANVAS_LAYOUT.match(name)
         if canvas:
-            return {"layout": CANVAS, "lms_id": canvas.group("user_id"), "name": canvas.group("name"),
-                    "original_name": name, "path": relpath, "attachment_id": canvas.group("attachment_id"),
-                    "file_name": canvas.group("file"), "late": bool(canvas.group("late"))}
+            return {"layout": CANVAS, "lms_id": canvas["student_id"], "name": canvas["first_name"],
+                    "original_name": name, "path": relpath, "attachment_id": canvas["attachment_id"],
+                    "file_name": canvas["file_id"], "late": bool(canvas["late"])}
         return {"layout": PLAIN, "original_name": name, "path": relpath}
-    moodle = MOODLE_FOLDER.match(parts[0])
+    moodle = MOODLE_LAYOUT.match("/".join(parts[:2]))
     if moodle:
-        return {"layout": MOODLE, "lms_id": moodle.group("id"), "name": parts[0][:moodle.start("id") - 1],
+        return {"layout": MOODLE, "lms_id": moodle["student_id"], "name": moodle["first_name"],
                 "original_name": parts[0], "path": relpath}
     if len(parts) >= 3 and parts[1] == ASSIGNMENT_ID:
         return {"layout": NBGRADER, "original_name": parts[0], "path": relpath}

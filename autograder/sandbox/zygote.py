@@ -198,7 +198,7 @@ def _kernel(request):
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except Exception:
+            except (OSError, ValueError):  # a stream the kernel closed or broke: nothing left to say
                 pass
         os._exit(code)
 

@@ -26,8 +26,8 @@ from autograder.course import ASSIGNMENT_ID, NOTEBOOK_NAME
 from .conftest import running_lab
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hostile"))
-import corpus  # noqa: E402
-from course_copy import course_copy, notebooks, write_submission  # noqa: E402
+from corpus import notebooks
+from corpus.courses import course_copy, source_and_release, write_submission
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -47,9 +47,9 @@ def graded_course(tmp_path_factory):
     from autograder.grade import grade_class
 
     course = course_copy(tmp_path_factory.mktemp("formgrader") / "course")
-    source, release = notebooks(course)
-    write_submission(course, "ada", corpus.correct_notebook(source, release))
-    write_submission(course, "ben", corpus.buggy_notebook(source, release))
+    source, release = source_and_release(course)
+    write_submission(course, "ada", notebooks.correct_notebook(source, release))
+    write_submission(course, "ben", notebooks.buggy_notebook(source, release))
     write_submission(course, "cara", build_submission(release, reference_answers(source),
                                                       {"get_cluster_assignments": _replace(*TWO_COORDINATES)}))
     records = {r.student_id: r for r in grade_class(course, workers=2, progress=False)}

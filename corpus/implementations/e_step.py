@@ -3,7 +3,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from autograder.tests.corpus import Registry
+from corpus.implementations import Registry
 
 registry = Registry("e_step")
 

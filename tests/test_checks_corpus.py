@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from autograder.checks import CHECKS
-from autograder.tests.corpus import FUNCTIONS, all_variants
-from autograder.tests.grading import FUNCTION_CHECKS, SEEDS, grade, grade_variant, part_of
+from corpus.implementations import FUNCTIONS, all_variants
+from corpus.implementations.grading import FUNCTION_CHECKS, SEEDS, grade, grade_variant, checks_of
 
 VARIANTS = all_variants()
 CORRECT = [v for v in VARIANTS if v.correct]
@@ -28,7 +28,7 @@ def test_corpus_is_large_enough_and_covers_every_function():
 
 def test_every_graded_function_has_its_own_cells():
     for function in FUNCTIONS:
-        assert len(part_of(function)) >= 3, function
+        assert len(checks_of(function)) >= 3, function
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -50,7 +50,7 @@ def test_correct_variant_gets_full_marks(variant):
 def test_mutant_loses_points_on_its_own_part_only(variant):
     outcomes = grade_variant(variant, whole_submission=True)
     failed = {name for name, o in outcomes.items() if not o.passed}
-    own = part_of(variant.function)
+    own = checks_of(variant.function)
     assert failed, f"mutant not caught: {variant.description}"
     assert failed <= own, f"{variant.description} also cost points on {sorted(failed - own)}"
     # EM from scratch composes both steps; a mutant must also fail a cell of its *own* function.
@@ -107,7 +107,7 @@ def test_changing_the_inputs_in_place_does_not_change_the_verdict():
         X[:] = centroid_locations[0]  # every point now sits on centroid 0 ...
         return np.zeros(len(X), dtype=int)  # ... so "all zeros" would look nearest
 
-    outcomes = grade({"get_cluster_assignments": overwrites_points}, sorted(part_of("get_cluster_assignments")))
+    outcomes = grade({"get_cluster_assignments": overwrites_points}, sorted(checks_of("get_cluster_assignments")))
     assert not outcomes["get_cluster_assignments_easy"].passed
 
 
@@ -135,6 +135,6 @@ def test_checks_write_nothing_to_stdout_or_stderr(capsys):
         np.log(np.zeros(1))  # a floating-point warning too
         return np.argmax(((X[:, None] - centroid_locations[None]) ** 2).sum(axis=2), axis=1)  # wrong: argmax
 
-    outcomes = grade({"get_cluster_assignments": noisy}, sorted(part_of("get_cluster_assignments")))
+    outcomes = grade({"get_cluster_assignments": noisy}, sorted(checks_of("get_cluster_assignments")))
     assert not outcomes["get_cluster_assignments_easy"].passed
     assert capsys.readouterr() == ("", "")

@@ -38,7 +38,7 @@ def course_copy(destination):
     return destination
 
 
-def notebooks(course):
+def source_and_release(course):
     """(source notebook, release notebook) of a course copy."""
     course = Path(course)
     source = nbformat.read(course / "source" / ASSIGNMENT_ID / NOTEBOOK_FILE, as_version=4)

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from autograder.checks import _stats
-from autograder.tests import calibration
+from benchmarks import calibration
 
 LOOSE_BUDGET = 0.05
 LEVEL = 0.05

@@ -1,7 +1,7 @@
 """Student-style ``m_step`` implementations."""
 import numpy as np
 
-from autograder.tests.corpus import Registry
+from corpus.implementations import Registry
 
 registry = Registry("m_step")
 

@@ -20,11 +20,11 @@ from autograder.course import GRADED_FUNCTIONS
 from autograder.demo_submissions import reference_answers
 from autograder.grade.repair import grade_id
 
-import corpus
+from corpus import notebooks
 
 BASELINES = {
-    "correct": corpus.correct_notebook,
-    "buggy": corpus.buggy_notebook,
+    "correct": notebooks.correct_notebook,
+    "buggy": notebooks.buggy_notebook,
     "release": lambda source, release: copy.deepcopy(release),
 }
 
@@ -43,7 +43,7 @@ def with_cell_after(base, gid, code):
 
 
 def snippet_after(base, gid, name):
-    return with_cell_after(base, gid, corpus.snippet(name))
+    return with_cell_after(base, gid, notebooks.snippet(name))
 
 
 def delete(base, *gids):
@@ -57,7 +57,7 @@ def delete(base, *gids):
 def answers_in_new_cells(*functions):
     """The release, with each function's answer written in a new cell under its untouched stub."""
     def build(source, release):
-        notebook = corpus.correct_notebook(source, release)
+        notebook = notebooks.correct_notebook(source, release)
         answers = reference_answers(source)
         for function in functions:
             at = _index(notebook, function)
@@ -70,7 +70,7 @@ def answers_in_new_cells(*functions):
 def answers_replacing_deleted_stubs(*functions):
     """The stub cell deleted and the answer written in a new, unlabelled cell where it was."""
     def build(source, release):
-        notebook = corpus.correct_notebook(source, release)
+        notebook = notebooks.correct_notebook(source, release)
         for function in functions:
             cell = notebook.cells[_index(notebook, function)]
             cell.metadata.pop("nbgrader")
@@ -81,7 +81,7 @@ def answers_replacing_deleted_stubs(*functions):
 
 def duplicated(gid, copy_first=False, copy_is_stub=False):
     def build(source, release):
-        notebook = corpus.correct_notebook(source, release)
+        notebook = notebooks.correct_notebook(source, release)
         at = _index(notebook, gid)
         extra = copy.deepcopy(next(c for c in release.cells if grade_id(c) == gid) if copy_is_stub else notebook.cells[at])
         extra["id"] = nbformat.v4.new_code_cell().id
@@ -92,7 +92,7 @@ def duplicated(gid, copy_first=False, copy_is_stub=False):
 
 def moved(first, second):
     def build(source, release):
-        notebook = corpus.correct_notebook(source, release)
+        notebook = notebooks.correct_notebook(source, release)
         a, b = _index(notebook, first), _index(notebook, second)
         notebook.cells[a], notebook.cells[b] = notebook.cells[b], notebook.cells[a]
         return notebook
@@ -111,7 +111,7 @@ def metadata_stripped(base):
 def a_wrong_copy_below(gid, old, new):
     """An answered cell copied below and edited into a mistake: the copy below is what runs last."""
     def build(source, release):
-        notebook = corpus.correct_notebook(source, release)
+        notebook = notebooks.correct_notebook(source, release)
         at = _index(notebook, gid)
         extra = copy.deepcopy(notebook.cells[at])
         extra["id"] = nbformat.v4.new_code_cell().id
@@ -152,6 +152,6 @@ ATTACKS = {
     "forge_replies": (snippet_after("release", "imports", "forge_replies"), "stubs"),
     "check_from_own_cell": (snippet_after("release", "imports", "check_from_own_cell"), "stubs"),
     "patch_numpy_on_wrong_answers": (snippet_after("buggy", "imports", "patch_numpy"), "at_most:buggy"),
-    "skip_tests_after_section_2": (snippet_after("correct", "elbow_scores", "skip_tests"), "at_most:correct"),
+    "skip_tests_at_the_end": (snippet_after("correct", "quantisation", "skip_tests"), "at_most:correct"),
 }
 CASES = {**DAMAGE, **ATTACKS}

@@ -4,7 +4,7 @@ import math
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from autograder.tests.corpus import Registry
+from corpus.implementations import Registry
 
 registry = Registry("get_cluster_assignments")
 

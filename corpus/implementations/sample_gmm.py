@@ -3,7 +3,7 @@ import random
 
 import numpy as np
 
-from autograder.tests.corpus import Registry
+from corpus.implementations import Registry
 
 registry = Registry("sample_gmm")
 

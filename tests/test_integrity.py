@@ -6,7 +6,7 @@ import pytest
 
 from autograder.course import NOTEBOOK_FILE, SOURCE_DIR
 from autograder.integrity import format_report, main, scan_notebook, scan_source
-from autograder.tests.corpus import all_variants
+from corpus.implementations import all_variants
 
 IMPORTS = "import numpy as np\nimport numpy.testing as npt\nfrom sklearn.cluster import KMeans\n"
 

@@ -13,7 +13,7 @@ from sklearn.mixture import GaussianMixture
 
 from autograder import lab
 from autograder.course import IMAGES_DIR
-from autograder.tests.grading import judge
+from autograder.verifier.local import judge
 
 X = lab.lab_points()[0]
 OTHER_X = np.random.default_rng(1).normal(size=(250, 2)) * 3

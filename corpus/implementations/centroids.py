@@ -1,7 +1,7 @@
 """Student-style ``get_cluster_centroids`` implementations."""
 import numpy as np
 
-from autograder.tests.corpus import Registry
+from corpus.implementations import Registry
 
 registry = Registry("get_cluster_centroids")
 

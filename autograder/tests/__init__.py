@@ -1,1 +1,0 @@
-"""Unit tests of the instructor-only grading code (run in-process, fast)."""
