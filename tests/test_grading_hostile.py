@@ -1,6 +1,6 @@
 """Hostile submissions cost their author the affected points, gain nothing, and change nobody else's result.
 
-One class holds a correct submission, a buggy one and every case of ``tests/hostile``; a second,
+One class holds a correct submission, a buggy one and every case of ``corpus/notebooks.py``; a second,
 separate run grades the correct and the buggy submission alone. Everything is real: nbgrader's
 Autograde in a pool of 2 worker processes, kernels in the bwrap sandbox.
 """

@@ -1,7 +1,7 @@
 """Sealed grading, end to end: damaged notebooks and attacks on the grader's secrets, through
 ``./course grade`` (zygote workers) and through plain ``nbgrader autograde`` + ``generate_feedback``.
 
-Every case (``tests/hostile/sealed.py``) must score what its expectation says, test by test, the
+Every case (``corpus/sealed.py``) must score what its expectation says, test by test, the
 same on both paths; no feedback file of either path may show a line of the master notebook's
 solutions or written answers, a hidden test, or the grader's own source; attacks are flagged
 with their reason; repairs are reported.
@@ -92,13 +92,13 @@ def test_both_paths_give_the_same_scores(graded):
 
 
 def _grader_lines(release):
-    """Lines of the grading code no student may see (everything of autograder/ but the client and
-    tests), less those the release shows anyway (a quick check's inputs, a function's signature)."""
+    """Lines of the grading code no student may see (everything of autograder/ but the client),
+    less those the release shows anyway (a quick check's inputs, a function's signature)."""
     public = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
     lines = set()
     for path in (COURSE_ROOT / "autograder").rglob("*.py"):
         parts = path.relative_to(COURSE_ROOT / "autograder").parts
-        if parts[0] in ("client", "tests"):
+        if parts[0] == "client":
             continue
         lines |= {line.strip() for line in path.read_text().splitlines() if len(line.strip()) >= 40}
     return lines - public
@@ -118,11 +118,15 @@ def test_no_feedback_shows_solutions_written_answers_hidden_tests_or_grader_code
     assert all(path.is_file() for _, path in files), "every graded notebook gets its feedback file, on both paths"
     for student, path in files:
         text = _feedback_text(path)
-        own = set(leaked_lines(regions, "\n".join(c.source for c in graded["students"][student].cells)))
+        written = "\n".join(c.source for c in graded["students"][student].cells)
+        own = set(leaked_lines(regions, written))
         leaked = [line for line in leaked_lines(regions, text) if line not in own]
         assert not leaked, (path, leaked[:3])
-        assert "lab5_grader.check(" not in text and "BEGIN HIDDEN TESTS" not in text, path
-        shown = set(code_lines(text))
+        for marker in ("lab5_grader.check(", "BEGIN HIDDEN TESTS"):  # an attack may write them itself
+            assert text.count(marker) <= written.count(marker), (path, marker)
+        # the grader's reference implementations read like the reference answers the corpus
+        # students wrote: a line the student wrote is theirs to see
+        shown = set(code_lines(text)) - set(code_lines(written))
         quoted = [line for line in grader if any(line in s for s in shown)]
         assert not quoted, (path, quoted[:3])
 

@@ -213,13 +213,19 @@ def write_canvas_reupload_zip(identities, feedback_root, path, students=None):
 
     Returns the entry names written (one file per student with feedback, flat).
     """
+    return _write_feedback_zip(identities, feedback_root, path, CANVAS, canvas_reupload_name, students)
+
+
+def _write_feedback_zip(identities, feedback_root, path, layout, entry_name, students=None):
+    """Zip every feedback file of the students downloaded from ``layout`` (and in ``students``,
+    when given) under ``entry_name(identity, feedback file name)``; returns the entry names."""
     names = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for student, identity in sorted(identities.items()):
-            if identity.get("layout") != CANVAS or (students is not None and student not in students):
+            if identity.get("layout") != layout or (students is not None and student not in students):
                 continue
             for html in feedback_files(feedback_root, student):
-                name = canvas_reupload_name(identity, html.name)
+                name = entry_name(identity, html.name)
                 archive.writestr(name, html.read_bytes())
                 names.append(name)
     return names
@@ -260,16 +266,8 @@ def write_moodle_feedback_zip(identities, feedback_root, path, students=None):
 
     Returns the entry names written.
     """
-    names = []
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for student, identity in sorted(identities.items()):
-            if identity.get("layout") != MOODLE or (students is not None and student not in students):
-                continue
-            for html in feedback_files(feedback_root, student):
-                name = f"{identity['original_name']}/{html.name}"
-                archive.writestr(name, html.read_bytes())
-                names.append(name)
-    return names
+    return _write_feedback_zip(identities, feedback_root, path, MOODLE,
+                               lambda identity, name: f"{identity['original_name']}/{name}", students)
 
 
 # ---- every student -----------------------------------------------------------------------------
