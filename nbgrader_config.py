@@ -58,7 +58,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "autograder.grade.metadata.CheckCellMetadataOnce",  # nbgrader's check, its schema compiled once
 ]
 c.Autograde.autograde_preprocessors = [
     "autograder.sandbox.execute.SandboxedExecute",  # in place of nbgrader's Execute
@@ -68,7 +68,7 @@ c.Autograde.autograde_preprocessors = [
     "autograder.verifier.record.ApplyVerifierRecord",  # the verifier's record decides, just before scoring
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "autograder.grade.metadata.CheckCellMetadataOnce",  # nbgrader's check, its schema compiled once
 ]
 # Feedback shows no hidden tests: neither their source nor any output quoting them.
 c.GenerateFeedback.preprocessors = [

@@ -20,7 +20,7 @@ from autograder.course import (
     tool_environment,
 )
 from autograder.course import part_of
-from autograder.demo import autograded_cell_ids, run_demo
+from autograder.demo import autograded_cell_ids
 
 
 def nbgrader(course, *args):
@@ -136,11 +136,6 @@ def test_solutions_notebook_ran_clean():
     assert not errors
     assert any(o.get("data", {}).get("image/png") for c in code_cells for o in c.outputs), "no figure was drawn"
     assert (COURSE_ROOT / "solutions" / ASSIGNMENT_ID / NOTEBOOK_FILE.replace(".ipynb", ".html")).is_file()
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo"))
 
 
 def test_demo_writes_grades_and_feedback_that_match_the_gradebook(demo_run):

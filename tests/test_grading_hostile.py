@@ -160,6 +160,22 @@ def test_affected_points_only(graded):
     assert looped["test_get_cluster_assignments_visible"] == correct["test_get_cluster_assignments_visible"]
 
 
+def test_a_kernel_that_does_not_recover_is_not_waited_for(graded):
+    """After a timed-out cell whose kernel ignores the interrupt, the rest is marked not run at once
+    (instead of each later cell waiting its own timeout); an interrupt that works lets the rest run."""
+    def code_cells_after_the_timeout(name):
+        cells = [c for c in nbformat.reads(graded["hostile"][name].autograded_notebook, as_version=4).cells
+                 if c.cell_type == "code"]
+        first = next(i for i, c in enumerate(cells) if any(o.get("ename") == "CellTimeoutError" for o in c.outputs))
+        return cells[first + 1:]
+
+    stuck = code_cells_after_the_timeout("sigint_ignoring")
+    assert stuck and all([o.get("ename") for o in c.outputs] == ["NotRun"] for c in stuck)
+    assert "did not stop when interrupted" in stuck[0].outputs[0].evalue
+    recovered = code_cells_after_the_timeout("infinite_loop")
+    assert not any(o.get("ename") in ("NotRun", "CellTimeoutError") for c in recovered for o in c.outputs)
+
+
 def test_output_flood_is_capped(graded):
     record = graded["hostile"]["output_flood"]
     assert len(record.autograded_notebook) < 2_000_000

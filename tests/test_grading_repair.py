@@ -142,3 +142,40 @@ def test_foreign_metadata_is_dropped_and_ids_stay_unique(lab):
     assert "nbgrader" not in stray.metadata and any("no cell of this assignment" in m for m in messages)
     cell_ids = [c.id for c in notebook.cells]
     assert len(cell_ids) == len(set(cell_ids))
+
+
+def _first(notebook, **wanted):
+    return next(c for c in notebook.cells if all(c.metadata.get("nbgrader", {}).get(k) == v for k, v in wanted.items()))
+
+
+METADATA_DAMAGE = {
+    "intact": lambda nb: None,
+    "points_as_text": lambda nb: _first(nb, grade=True).metadata.nbgrader.update(points="two"),
+    "points_missing": lambda nb: _first(nb, grade=True).metadata.nbgrader.pop("points"),
+    "locked_missing": lambda nb: _first(nb, grade=True).metadata.nbgrader.pop("locked"),
+    "schema_too_old": lambda nb: _first(nb, grade=True).metadata.nbgrader.update(schema_version=1),
+    "schema_too_new": lambda nb: _first(nb, grade=True).metadata.nbgrader.update(schema_version=9),
+    "empty_grade_id": lambda nb: _first(nb, solution=True).metadata.nbgrader.update(grade_id=""),
+    "grade_id_twice": lambda nb: _first(nb, solution=True).metadata.nbgrader.update(
+        grade_id=_first(nb, grade=True).metadata.nbgrader["grade_id"]),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(METADATA_DAMAGE))
+def test_the_compiled_metadata_check_decides_as_nbgraders(lab, damage):
+    """The course's CheckCellMetadataOnce accepts and rejects exactly what nbgrader's CheckCellMetadata does."""
+    from nbgrader.preprocessors import CheckCellMetadata
+
+    from autograder.grade.metadata import CheckCellMetadataOnce
+
+    notebook = nbformat.read(RELEASE_DIR / NOTEBOOK_FILE, as_version=4)
+    METADATA_DAMAGE[damage](notebook)
+    outcomes = []
+    for check in (CheckCellMetadata, CheckCellMetadataOnce):
+        try:
+            check().preprocess(copy.deepcopy(notebook), {})
+            outcomes.append("accepted")
+        except Exception as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0] == "accepted") == (damage == "intact"), outcomes

@@ -613,20 +613,11 @@ def test_synthetic_report_in_chromium(synthetic, chromium):
     assert [u for u in requests if u != me and not u.startswith("data:")] == []
 
 
-@pytest.fixture(scope="module")
-def demo_report(tmp_path_factory):
-    from autograder.demo import run_demo
-
-    out = tmp_path_factory.mktemp("report-demo")
-    result = run_demo(out)
-    return result
-
-
 @pytest.mark.slow
 @pytest.mark.browser
-def test_demo_report(demo_report, chromium):
+def test_demo_report(demo_run, chromium):
     """The 5 demo students graded for real: their known mistakes are in the report, which renders well."""
-    path = demo_report["report"]
+    path = demo_run["report"]
     data = json.loads(path.with_name("report.json").read_text())
     found = {m["id"]: m["students"] for m in data["misconceptions"]}
     assert found["assignments.argmax_not_argmin"] == ["ben"] and found["m_step.divided_by_N"] == ["ben"]

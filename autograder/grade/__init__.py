@@ -7,7 +7,8 @@ Plain-function API (the demo uses it)::
     export_grades(course_root, "grades.csv")
 
 Modules: ``importer`` (LMS folders/zips into ``submitted/``), ``repair`` (damaged graded cells,
-from the release: an nbgrader preprocessor), ``job`` (the per-submission job, runs in a worker),
+from the release: an nbgrader preprocessor), ``metadata`` (nbgrader's cell-metadata check, its
+schema compiled once), ``job`` (the per-submission job, runs in a worker),
 ``run`` (scheduling and the single gradebook writer), ``gradebook``, ``ledger`` (what was graded,
 for safe re-runs), ``feedback`` (hidden tests out of feedback), ``outputs`` (feedback, CSV,
 summary), ``lms`` (grades and feedback back into Canvas and Moodle), ``lateness`` (due date,

@@ -30,7 +30,8 @@ from pathlib import Path
 
 def limits_text(limits):
     """The sandbox's limits in words, from :func:`autograder.sandbox.execute.grading_limits`."""
-    return (f"Limits of each grading kernel: {limits['cell_timeout_s']} s per cell, {limits['notebook_timeout_s']} s per "
+    return (f"Limits of each grading kernel: {limits['cell_timeout_s']} s per cell, "
+            f"{limits['recovery_timeout_s']} s to recover from a timed-out cell, {limits['notebook_timeout_s']} s per "
             f"notebook, {limits['memory_mb']} MiB of memory, {limits['cpu_seconds']} CPU-seconds, "
             f"{limits['max_processes']} processes, {limits['cpu_share']:g} CPU at a time, files up to "
             f"{limits['file_size_mb']} MiB.")

@@ -9,9 +9,10 @@ button. On top of stock nbgrader it
   allows it -- unsandboxed, which it says loudly; it refuses to grade otherwise;
 - tells the kernel's verifier session which test cell runs (nbclient's ``on_cell_execute`` /
   ``on_cell_executed`` hooks), and hands the verifier's record to ``ApplyVerifierRecord``;
-- survives a kernel that dies, a cell that ignores interrupts and a notebook that runs past
-  ``notebook_timeout`` (nbclient's ``timeout_func``): the cells that could not run get an error
-  output (so their tests score zero, never full marks), the cells before keep their results;
+- survives a kernel that dies, a cell that ignores interrupts, a kernel that stops answering and
+  a notebook that runs past ``notebook_timeout`` (nbclient's ``timeout_func``): the cells that
+  could not run get an error output (so their tests score zero, never full marks), the cells
+  before keep their results;
 - caps the output a cell may produce while it runs (an output flood cannot exhaust memory);
 - records what happened in the notebook metadata (``metadata.autograder``), which
   ``./course grade`` turns into the status column.
@@ -19,8 +20,10 @@ button. On top of stock nbgrader it
 Nothing here guards the kernel against the student's code: the kernel decides no score.
 """
 import time
+from queue import Empty
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
@@ -42,7 +45,8 @@ def grading_limits(config=None):
 
     kwargs = {"config": config} if config is not None else {}
     execute, provisioner = SandboxedExecute(**kwargs), SandboxProvisioner(**kwargs)
-    return {"cell_timeout_s": execute.timeout, "notebook_timeout_s": execute.notebook_timeout,
+    return {"cell_timeout_s": execute.timeout, "recovery_timeout_s": execute.recovery_timeout,
+            "notebook_timeout_s": execute.notebook_timeout,
             "memory_mb": provisioner.memory_mb, "cpu_seconds": provisioner.cpu_seconds,
             "max_processes": provisioner.max_processes, "cpu_share": provisioner.cpu_share,
             "file_size_mb": provisioner.file_size_mb, "max_cell_output_chars": execute.max_cell_output_chars}
@@ -61,6 +65,9 @@ class SandboxedExecute(Execute):
     zygote = Bool(False, help="Fork kernels from a pre-imported zygote (./course grade turns this on in its workers).").tag(config=True)
     notebook_timeout = Integer(900, help="Wall-clock limit for one whole notebook (s).").tag(config=True)
     max_cell_output_chars = Integer(200_000, help="Output a cell may produce before the rest is dropped.").tag(config=True)
+    recovery_timeout = Integer(10, help=(
+        "After a cell timed out and was interrupted: how long the kernel has to run an empty cell before "
+        "the rest of the notebook is given up as not run (s).")).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
@@ -108,6 +115,23 @@ class SandboxedExecute(Execute):
         """A cell's timeout: the configured one, cut to what is left of the notebook's own limit."""
         remaining = max(1, int(self._deadline - time.monotonic()))
         return remaining if not self.timeout or self.timeout < 0 else min(self.timeout, remaining)
+
+    def _kernel_answers(self):
+        """Whether the kernel still runs code: an empty, silent cell, within ``recovery_timeout``."""
+        return run_sync(self._async_kernel_answers)(min(self.recovery_timeout, self._cell_time_limit(None)))
+
+    async def _async_kernel_answers(self, within):
+        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False))
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                return False
+            # the interrupted cell's own late reply, if it comes, is passed over like nbclient does
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+        return False
 
     # ---- limits ----------------------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
@@ -205,6 +229,13 @@ class SandboxedExecute(Execute):
             super().preprocess_cell(cell, resources, index)
             if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
                 self._note(Status.TIMED_OUT, f"cell {label} timed out and was interrupted")
+                if not self._kernel_answers():
+                    # Without this, every later cell would wait its whole timeout for a kernel that
+                    # ignores the interrupt or no longer replies (up to notebook_timeout per student).
+                    why = (f"the kernel did not answer after cell {label} timed out: it did not stop when interrupted, or "
+                           f"no longer runs code (an empty cell got no reply within {self.recovery_timeout} s)")
+                    self._note(Status.TIMED_OUT, why)
+                    return why
             return None
         except DeadKernelError:
             why = (f"the kernel died in cell {label} (the code ended Python, e.g. os._exit, "
