@@ -66,7 +66,7 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "autograder.verifier.record.ApplyVerifierRecord",  # the verifier's record decides, just before scoring
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "autograder.grade.gradebook.SaveAutoGradesAtOnce",  # nbgrader's SaveAutoGrades in one transaction
     "nbgrader.preprocessors.AssignLatePenalties",
     "autograder.grade.metadata.CheckCellMetadataOnce",  # nbgrader's check, its schema compiled once
 ]

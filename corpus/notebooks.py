@@ -30,6 +30,7 @@ HOSTILE = {
     "tamper_showtraceback": ("sample_gmm", "replaces showtraceback so errors are not shown"),
     "tamper_messages": ("sample_gmm", "rewrites the messages the kernel sends back"),
     "tamper_in_function": ("e_step", "the graded function itself installs a swallowing hook"),
+    "session_key": ("get_cluster_centroids", "signs the kernel's messages with another key"),
 }
 
 # Tampering snippets come with a wrong answer: they must not gain the points of the right one.
@@ -40,7 +41,7 @@ WRONG_ANSWER = {
                "return np.exp(log_joint)"),
 }
 # These break the cell they are in (its function is never defined).
-DESTRUCTIVE = ("infinite_loop", "os_exit", "memory_bomb", "fork_bomb", "output_flood", "sigint_ignoring")
+DESTRUCTIVE = ("infinite_loop", "os_exit", "memory_bomb", "fork_bomb", "output_flood", "sigint_ignoring", "session_key")
 TAMPERING = ("tamper_custom_exc", "tamper_showtraceback", "tamper_messages", "tamper_in_function")
 
 

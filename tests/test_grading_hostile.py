@@ -16,6 +16,7 @@ from corpus.courses import autograded_points, course_copy, source_and_release, w
 
 from autograder.course import ASSIGNMENT_ID
 from autograder.grade.run import grade_class
+from autograder.sandbox.execute import grading_limits
 from autograder.sandbox.provisioner import sandbox_problem
 
 pytestmark = pytest.mark.slow
@@ -135,6 +136,7 @@ def test_hostile_submission_gains_nothing(graded, name):
     ("output_flood", {"timed out"}, "timed out"),
     ("sigint_ignoring", {"timed out"}, "did not stop when interrupted"),
     ("os_exit", {"crashed"}, "kernel died"),
+    ("session_key", {"crashed"}, "failed its signature check"),
     # these end in an error, a dead kernel or a timeout depending on timing (a kernel left at its
     # memory limit by the bomb may fail to allocate a reply and go silent: the cell times out);
     # "flagged" when the integrity scan recognises them
@@ -178,9 +180,20 @@ def test_a_kernel_that_does_not_recover_is_not_waited_for(graded):
 
 def test_output_flood_is_capped(graded):
     record = graded["hostile"]["output_flood"]
-    assert len(record.autograded_notebook) < 2_000_000
     notebook = nbformat.reads(record.autograded_notebook, as_version=4)
-    assert "output beyond" in nbformat.writes(notebook)
+    flooded = [c for c in notebook.cells if "output beyond" in str(c.get("outputs", []))]
+    assert len(flooded) == 1, "the flooding cell's output was not cut"
+    # what is kept of it is at most the cap (nbgrader's LimitOutput then shortens long text further);
+    # the rest of the notebook is the lab's own output (under 2 MB with every figure)
+    assert len(record.autograded_notebook) < grading_limits()["max_cell_output_chars"] + 2_500_000
+
+
+def test_a_correct_notebook_keeps_every_figure(graded):
+    """The cap is above the lab's own outputs: no figure of a correct notebook is dropped."""
+    notebook = nbformat.reads(graded["alone"]["correct"].autograded_notebook, as_version=4)
+    assert "output beyond" not in nbformat.writes(notebook)
+    figures = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(figures) >= 9, len(figures)
 
 
 def test_no_file_outside_its_folder_is_readable_or_writable(graded):

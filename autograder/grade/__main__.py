@@ -34,7 +34,7 @@ def limits_text(limits):
             f"{limits['recovery_timeout_s']} s to recover from a timed-out cell, {limits['notebook_timeout_s']} s per "
             f"notebook, {limits['memory_mb']} MiB of memory, {limits['cpu_seconds']} CPU-seconds, "
             f"{limits['max_processes']} processes, {limits['cpu_share']:g} CPU at a time, files up to "
-            f"{limits['file_size_mb']} MiB.")
+            f"{limits['file_size_mb']} MiB, {limits['max_cell_output_chars']:,} characters of output per cell.")
 
 
 def build_parser(limits=None):

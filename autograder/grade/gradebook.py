@@ -5,8 +5,9 @@ of the assignment's structure (the *template*, made from ``source/`` with nbgrad
 ``generate_assignment``, which also yields the released notebook that damaged submissions are
 repaired from), and returns the autograded notebook. The grading process alone writes results
 into the course gradebook (SQLite or PostgreSQL, nbgrader's ``db_url``), with nbgrader's own
-preprocessors: ``SaveAutoGrades`` (scores and "No response" comments, by nbgrader's scoring rule)
-and ``AssignLatePenalties`` (the course's late-penalty plugin).
+preprocessors: ``SaveAutoGrades`` (scores and "No response" comments, by nbgrader's scoring rule;
+here :class:`SaveAutoGradesAtOnce`, the same in one transaction) and ``AssignLatePenalties`` (the
+course's late-penalty plugin).
 """
 import contextlib
 import logging
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
 from autograder.course import ASSIGNMENT_ID, NOTEBOOK_FILE, NOTEBOOK_NAME
 
@@ -115,21 +117,64 @@ def copy_assignment(src_db_url, dst_db_url, course_id=None, assignment_id=ASSIGN
                                                  source=cell.source, checksum=cell.checksum)
 
 
+class _FlushOnCommit:
+    """A gradebook session whose ``commit`` only flushes (queries still see every change)."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def commit(self):
+        self._session.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+class SaveAutoGradesAtOnce(SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades``, writing one notebook's scores and comments in one transaction.
+
+    The stock preprocessor commits after every cell (about 50 commits per notebook of this lab,
+    each a synced write on SQLite). This one runs the same per-cell code (nbgrader's ``_add_score``
+    and ``_add_comment``) with those commits turned into flushes, and commits once at the end: a
+    student's scores are stored all together or, if anything fails, not at all. ``preprocess``
+    repeats nbgrader's few lines that open the gradebook, because they hold the session.
+    """
+
+    def preprocess(self, nb, resources):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.student_id = resources["nbgrader"]["student"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        self.gradebook = Gradebook(self.db_url)
+        with self.gradebook:
+            session = self.gradebook.db
+            self.gradebook.db = _FlushOnCommit(session)
+            try:
+                nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)  # every cell, nbgrader's way
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                self.gradebook.db = session
+        return nb, resources
+
+
 def write_result(db_url, course_id, student_id, notebook, config, timestamp=None, assignment_id=ASSIGNMENT_ID,
                  notebook_id=NOTEBOOK_NAME):
     """Store one autograded notebook's scores in the gradebook with nbgrader's own preprocessors.
 
-    ``SaveAutoGrades`` writes each cell's score (``nbgrader.utils.determine_grade``) and comment;
-    ``AssignLatePenalties`` then applies the course's late-penalty plugin (``config``).
+    :class:`SaveAutoGradesAtOnce` writes each cell's score (``nbgrader.utils.determine_grade``) and
+    comment; ``AssignLatePenalties`` then applies the course's late-penalty plugin (``config``).
     """
-    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+    from nbgrader.preprocessors import AssignLatePenalties
 
     kwargs = {"course_id": course_id} if course_id else {}
     with Gradebook(db_url, **kwargs) as gb:
         gb.update_or_create_student(student_id)
         gb.update_or_create_submission(assignment_id, student_id, **({"timestamp": timestamp} if timestamp else {}))
     resources = {"nbgrader": {"notebook": notebook_id, "assignment": assignment_id, "student": student_id, "db_url": db_url}}
-    for preprocessor in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
+    for preprocessor in (SaveAutoGradesAtOnce(config=config), AssignLatePenalties(config=config)):
         preprocessor.log.setLevel(logging.ERROR)
         preprocessor.preprocess(notebook, resources)
 

@@ -71,27 +71,27 @@ def _recognise_unlabelled(cells, release, by_id, messages):
     """Step 1: give cells that lost their nbgrader metadata the release's metadata back."""
     release_by_cell_id = {cell.get("id"): cell for cell in release.cells if grade_id(cell)}
     recognised = []
+    here = {grade_id(c) for c in cells if grade_id(c) in by_id}  # kept up to date as cells are relabelled
 
-    def present():
-        return {grade_id(c) for c in cells if grade_id(c) in by_id}
+    def relabel(cell, match):
+        _relabel(cell, match)
+        recognised.append(grade_id(match))
+        here.add(grade_id(match))
 
     for cell in cells:
         if grade_id(cell) is None and cell.get("id") in release_by_cell_id:
             match = release_by_cell_id[cell.get("id")]
-            if grade_id(match) not in present() and match.cell_type == cell.cell_type:
-                _relabel(cell, match)
-                recognised.append(grade_id(match))
+            if grade_id(match) not in here and match.cell_type == cell.cell_type:
+                relabel(cell, match)
     for cell in cells:
         if grade_id(cell) is None:
             match = next((r for gid, r in by_id.items() if not _is_solution(r) and r.cell_type == cell.cell_type
-                          and gid not in present() and _same_source(r, cell)), None)
+                          and gid not in here and _same_source(r, cell)), None)
             if match is not None:
-                _relabel(cell, match)
-                recognised.append(grade_id(match))
+                relabel(cell, match)
     # Answers: the unlabelled cells between the graded cells around the stubs, matched in order.
     order = [grade_id(c) for c in release.cells if grade_id(c)]
     release_texts = {c.source.strip() for c in release.cells if not grade_id(c)}
-    here = present()
     gaps = {}  # (graded cell before, graded cell after) -> the answers missing between them, in release order
     for position, gid in enumerate(order):
         if _is_solution(by_id[gid]) and gid not in here:

@@ -33,6 +33,8 @@ from autograder.status import Status, most_serious
 from autograder.verifier.record import RESOURCE_KEY, error_output, is_autograder_test
 
 STATUS_KEY = "autograder"  # nb.metadata[STATUS_KEY]: what grading this notebook found
+# How jupyter_client.Session.deserialize words a message it refuses (its ValueError's text).
+SIGNATURE_ERRORS = ("Invalid Signature", "Duplicate Signature", "Unsigned Message", "malformed message")
 
 
 def grading_limits(config=None):
@@ -64,7 +66,9 @@ class SandboxedExecute(Execute):
         "course's checks). Off: refuse, with a message saying how to install bubblewrap.")).tag(config=True)
     zygote = Bool(False, help="Fork kernels from a pre-imported zygote (./course grade turns this on in its workers).").tag(config=True)
     notebook_timeout = Integer(900, help="Wall-clock limit for one whole notebook (s).").tag(config=True)
-    max_cell_output_chars = Integer(200_000, help="Output a cell may produce before the rest is dropped.").tag(config=True)
+    # The lab's own largest output is about 510,000 characters (three images in one figure, cell
+    # quantised_images' plot); at 200,000 its figures were dropped from correct notebooks' feedback.
+    max_cell_output_chars = Integer(2_000_000, help="Output a cell may produce before the rest is dropped (characters).").tag(config=True)
     recovery_timeout = Integer(10, help=(
         "After a cell timed out and was interrupted: how long the kernel has to run an empty cell before "
         "the rest of the notebook is given up as not run (s).")).tag(config=True)
@@ -240,6 +244,18 @@ class SandboxedExecute(Execute):
         except DeadKernelError:
             why = (f"the kernel died in cell {label} (the code ended Python, e.g. os._exit, "
                    "or hit the sandbox's memory/process limit)")
+            cell.outputs.append(error_output("KernelDied", why))
+            self._note(Status.CRASHED, why)
+            return why
+        except ValueError as exc:
+            # jupyter_client's Session refuses a message whose HMAC does not match ("Invalid
+            # Signature", "Duplicate Signature", "Unsigned Message", a malformed one): a kernel at its memory limit
+            # can send one, and so can code that tampers with the kernel's session. Either way
+            # nothing more it sends can be trusted; anything else is the grader's own failure.
+            if not str(exc).startswith(SIGNATURE_ERRORS):
+                raise
+            why = (f"the kernel sent a message that failed its signature check in cell {label} (a kernel at its "
+                   "memory limit, or code that tampered with its messages): the rest of the notebook was not run")
             cell.outputs.append(error_output("KernelDied", why))
             self._note(Status.CRASHED, why)
             return why

@@ -109,6 +109,7 @@ class SessionHandle:
         self._connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._connection.settimeout(CONTROL_TIMEOUT)
         self._buffer = b""
+        self._cell = None  # what the session was last told (it starts with no test cell running)
         try:
             self._connection.connect(control_path)
         except OSError as exc:
@@ -132,7 +133,10 @@ class SessionHandle:
         return answer
 
     def enter_cell(self, grade_id):
-        self._ask({"cmd": "cell", "grade_id": grade_id})
+        # Only changes cross: most cells are not test cells, and "none running" needs no repeating.
+        if grade_id != self._cell:
+            self._ask({"cmd": "cell", "grade_id": grade_id})
+            self._cell = grade_id
 
     def leave_cell(self):
         self.enter_cell(None)
