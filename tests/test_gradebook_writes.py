@@ -4,7 +4,6 @@ import logging
 import shutil
 
 import pytest
-from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
 
@@ -71,7 +70,7 @@ def test_a_failure_midway_stores_nothing(setting):
     url = _gradebook(setting, "broken")
     notebook = copy.deepcopy(setting["notebook"])
     tests = [c for c in notebook.cells if is_autograder_test(c)]
-    stray = NotebookNode(copy.deepcopy(tests[0]))
+    stray = copy.deepcopy(tests[0])
     stray.metadata.nbgrader["grade_id"] = "no_such_cell"  # nbgrader raises MissingEntry on it
     notebook.cells.insert(notebook.cells.index(tests[len(tests) // 2]), stray)
     with pytest.raises(MissingEntry):

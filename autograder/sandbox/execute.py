@@ -226,6 +226,12 @@ class SandboxedExecute(Execute):
             self._cells_done = True
         return cell, resources
 
+    def _kernel_lost(self, cell, why):
+        """The kernel can no longer be used: say why in ``cell`` and in the status; stop the notebook."""
+        cell.outputs.append(error_output("KernelDied", why))
+        self._note(Status.CRASHED, why)
+        return why
+
     def _run_cell(self, cell, resources, index):
         """Run one cell; return None to go on, or why the rest of the notebook cannot run."""
         label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
@@ -242,23 +248,18 @@ class SandboxedExecute(Execute):
                     return why
             return None
         except DeadKernelError:
-            why = (f"the kernel died in cell {label} (the code ended Python, e.g. os._exit, "
-                   "or hit the sandbox's memory/process limit)")
-            cell.outputs.append(error_output("KernelDied", why))
-            self._note(Status.CRASHED, why)
-            return why
+            return self._kernel_lost(cell, f"the kernel died in cell {label} (the code ended Python, e.g. os._exit, "
+                                           "or hit the sandbox's memory/process limit)")
         except ValueError as exc:
-            # jupyter_client's Session refuses a message whose HMAC does not match ("Invalid
-            # Signature", "Duplicate Signature", "Unsigned Message", a malformed one): a kernel at its memory limit
-            # can send one, and so can code that tampers with the kernel's session. Either way
-            # nothing more it sends can be trusted; anything else is the grader's own failure.
+            # jupyter_client's Session refuses a message whose HMAC does not match (or a malformed
+            # one): a kernel at its memory limit can send one, and so can code that tampers with
+            # the kernel's session. Nothing more it sends can be trusted. Any other ValueError is
+            # the grader's own failure.
             if not str(exc).startswith(SIGNATURE_ERRORS):
                 raise
-            why = (f"the kernel sent a message that failed its signature check in cell {label} (a kernel at its "
-                   "memory limit, or code that tampered with its messages): the rest of the notebook was not run")
-            cell.outputs.append(error_output("KernelDied", why))
-            self._note(Status.CRASHED, why)
-            return why
+            return self._kernel_lost(cell, f"the kernel sent a message that failed its signature check in cell {label} "
+                                           "(a kernel at its memory limit, or code that tampered with its messages): "
+                                           "the rest of the notebook was not run")
         except (CellTimeoutError, TimeoutError) as exc:
             why = f"cell {label} ran past its time limit and did not stop when interrupted"
             cell.outputs.append(error_output("CellTimeoutError", why))

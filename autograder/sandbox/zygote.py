@@ -95,8 +95,7 @@ def warm_caches():
     about 0.03 s more (threadpoolctl's scan of the loaded BLAS/OpenMP libraries). Only modules
     already preloaded are used; matplotlib through a Figure and the Agg canvas, never pyplot (see
     ``PRELOAD_MODULES``), under ``rc_context`` so no setting changes; no thread is left running
-    (the zygote checks). Returns what failed (the
-    kernels then simply fill those caches themselves).
+    (the zygote checks). Returns what failed (the kernels then fill those caches themselves).
     """
     failed = []
     if "matplotlib.backends.backend_agg" in sys.modules:
